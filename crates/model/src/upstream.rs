@@ -1,0 +1,119 @@
+//! nginx `$upstream_*` variables hold one value per attempt, separated by `, `, and one group
+//! per upstream block, separated by ` : ` (after `X-Accel-Redirect` or `error_page`).
+
+/// Iterates over the values of a raw `$upstream_*` list, across groups. Empty input and `-`
+/// yield nothing.
+pub fn values(list: &[u8]) -> impl Iterator<Item = &[u8]> {
+    list.split(|&b| b == b',')
+        .flat_map(|part| split_groups(part))
+        .map(trim)
+        .filter(|v| !v.is_empty() && *v != b"-")
+}
+
+fn split_groups(part: &[u8]) -> impl Iterator<Item = &[u8]> {
+    // ` : ` separates groups; a bare `:` is part of `host:port`.
+    let mut rest = Some(part);
+    std::iter::from_fn(move || {
+        let cur = rest?;
+        match find(cur, b" : ") {
+            Some(i) => {
+                rest = Some(&cur[i + 3..]);
+                Some(&cur[..i])
+            }
+            None => {
+                rest = None;
+                Some(cur)
+            }
+        }
+    })
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+fn trim(v: &[u8]) -> &[u8] {
+    let s = v.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(v.len());
+    let e = v.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(s, |i| i + 1);
+    &v[s..e]
+}
+
+/// The last value of a list (the attempt that produced the response), or `b""`.
+pub fn last(list: &[u8]) -> &[u8] {
+    values(list).last().unwrap_or(b"")
+}
+
+/// Number of values in a list.
+pub fn count(list: &[u8]) -> usize {
+    values(list).count()
+}
+
+/// Whether an upstream "address" looks like a server (`ip:port`, `[v6]:port`, `unix:`),
+/// as opposed to a pool name that nginx logs when no live server was left.
+pub fn is_server_addr(addr: &[u8]) -> bool {
+    addr.starts_with(b"unix:")
+        || addr.starts_with(b"[")
+        || addr.iter().rposition(|&b| b == b':').is_some_and(|i| {
+            i + 1 < addr.len() && addr[i + 1..].iter().all(u8::is_ascii_digit)
+        })
+}
+
+/// Parses an nginx seconds value with millisecond precision (`0.021`) into microseconds.
+pub fn parse_secs_us(v: &[u8]) -> Option<u64> {
+    if v.is_empty() || v == b"-" {
+        return None;
+    }
+    let mut whole: u64 = 0;
+    let mut frac: u64 = 0;
+    let mut frac_digits = 0u32;
+    let mut seen_dot = false;
+    for &b in v {
+        match b {
+            b'0'..=b'9' if !seen_dot => whole = whole.checked_mul(10)?.checked_add((b - b'0') as u64)?,
+            b'0'..=b'9' => {
+                if frac_digits < 6 {
+                    frac = frac * 10 + (b - b'0') as u64;
+                    frac_digits += 1;
+                }
+            }
+            b'.' if !seen_dot => seen_dot = true,
+            _ => return None,
+        }
+    }
+    while frac_digits < 6 {
+        frac *= 10;
+        frac_digits += 1;
+    }
+    whole.checked_mul(1_000_000)?.checked_add(frac)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_attempts_and_groups() {
+        let v: Vec<&[u8]> = values(b"10.0.0.1:80, 10.0.0.2:80 : 10.0.0.3:80").collect();
+        assert_eq!(v, vec![&b"10.0.0.1:80"[..], b"10.0.0.2:80", b"10.0.0.3:80"]);
+        assert_eq!(last(b"502, 200"), b"200");
+        assert_eq!(count(b"-"), 0);
+        assert_eq!(last(b""), b"");
+    }
+
+    #[test]
+    fn server_addresses_and_pools() {
+        assert!(is_server_addr(b"10.0.1.12:8080"));
+        assert!(is_server_addr(b"[::1]:8080"));
+        assert!(is_server_addr(b"unix:/run/app.sock"));
+        assert!(!is_server_addr(b"orders_backend"));
+    }
+
+    #[test]
+    fn seconds_to_micros() {
+        assert_eq!(parse_secs_us(b"0.021"), Some(21_000));
+        assert_eq!(parse_secs_us(b"60.001"), Some(60_001_000));
+        assert_eq!(parse_secs_us(b"3"), Some(3_000_000));
+        assert_eq!(parse_secs_us(b"-"), None);
+        assert_eq!(parse_secs_us(b"1.2.3"), None);
+    }
+}
