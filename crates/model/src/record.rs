@@ -7,6 +7,8 @@ pub const FLAG_NO_UPSTREAM: u8 = 1;
 pub const FLAG_POOL_ADDR: u8 = 2;
 /// Several attempts were made and an earlier one failed (`502, 200`).
 pub const FLAG_FAILED_OVER: u8 = 4;
+/// The log format carries no upstream fields, so nothing is known about attempts.
+pub const FLAG_BLIND: u8 = 8;
 
 /// One access-log line, borrowed from its bytes. A parser fills a reused `Record`; fields the
 /// format does not carry stay empty (`b""`) or `None`, and `-` is turned into empty.

@@ -33,8 +33,14 @@ fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
 }
 
 fn trim(v: &[u8]) -> &[u8] {
-    let s = v.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(v.len());
-    let e = v.iter().rposition(|b| !b.is_ascii_whitespace()).map_or(s, |i| i + 1);
+    let s = v
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(v.len());
+    let e = v
+        .iter()
+        .rposition(|b| !b.is_ascii_whitespace())
+        .map_or(s, |i| i + 1);
     &v[s..e]
 }
 
@@ -53,9 +59,10 @@ pub fn count(list: &[u8]) -> usize {
 pub fn is_server_addr(addr: &[u8]) -> bool {
     addr.starts_with(b"unix:")
         || addr.starts_with(b"[")
-        || addr.iter().rposition(|&b| b == b':').is_some_and(|i| {
-            i + 1 < addr.len() && addr[i + 1..].iter().all(u8::is_ascii_digit)
-        })
+        || addr
+            .iter()
+            .rposition(|&b| b == b':')
+            .is_some_and(|i| i + 1 < addr.len() && addr[i + 1..].iter().all(u8::is_ascii_digit))
 }
 
 /// Parses an nginx seconds value with millisecond precision (`0.021`) into microseconds.
@@ -69,7 +76,9 @@ pub fn parse_secs_us(v: &[u8]) -> Option<u64> {
     let mut seen_dot = false;
     for &b in v {
         match b {
-            b'0'..=b'9' if !seen_dot => whole = whole.checked_mul(10)?.checked_add((b - b'0') as u64)?,
+            b'0'..=b'9' if !seen_dot => {
+                whole = whole.checked_mul(10)?.checked_add((b - b'0') as u64)?
+            }
             b'0'..=b'9' => {
                 if frac_digits < 6 {
                     frac = frac * 10 + (b - b'0') as u64;

@@ -1,0 +1,396 @@
+//! The per-worker aggregate: everything one parsing thread learns from its lines, in memory
+//! bounded by caps on routes, hosts, upstreams and series.
+
+use faultline_model::{
+    upstream, Record, FLAG_BLIND, FLAG_FAILED_OVER, FLAG_NO_UPSTREAM, FLAG_POOL_ADDR,
+};
+use rustc_hash::{FxHashMap, FxHashSet};
+
+use crate::{route, Interner, KeyStats, Summary};
+
+/// Caps that bound a shard's memory.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub routes: usize,
+    pub hosts: usize,
+    pub upstreams: usize,
+    pub series: usize,
+    /// Bytes of a line kept as an evidence sample.
+    pub sample_bytes: usize,
+    /// Samples kept per chunk.
+    pub samples_per_chunk: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            routes: 2000,
+            hosts: 500,
+            upstreams: 1000,
+            series: 20_000,
+            sample_bytes: 1024,
+            samples_per_chunk: 64,
+        }
+    }
+}
+
+/// The strings of a detection series: upstream server (else pool, else empty), host, route.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SeriesKey {
+    pub host: Box<[u8]>,
+    pub route: Box<[u8]>,
+    pub upstream: Box<[u8]>,
+}
+
+/// Requests and 5xx of one series in one second.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cell {
+    pub sec: i64,
+    pub series: u32,
+    pub requests: u32,
+    pub errors: u32,
+}
+
+/// A 5xx line, or a line whose first upstream attempt failed before a retry succeeded
+/// (`FLAG_FAILED_OVER`), reduced to what detection and diagnosis read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ErrEvent {
+    pub sec: i64,
+    pub series: u32,
+    /// 1-based line number, relative to the chunk until the engine rebases it.
+    pub line: u64,
+    pub status: u16,
+    /// Status of the attempt the event is about (0 when there was none).
+    pub up_status: u16,
+    pub attempts: u8,
+    pub flags: u8,
+    /// `$request_time` in µs, `u32::MAX` when not logged.
+    pub req_us: u32,
+    /// The attempt's `$upstream_response_time` in µs, `u32::MAX` when not logged.
+    pub up_us: u32,
+    /// The attempt's `$upstream_connect_time` in µs, `u32::MAX` when not logged.
+    pub connect_us: u32,
+}
+
+/// A run of consecutive lines with the same second: its cells are `cells[prev.cells_end..
+/// cells_end]` and its events `events[prev.events_end..events_end]`. Detection advances its
+/// watermark only between runs, so a log fed whole or line by line gives the same result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Run {
+    pub sec: i64,
+    pub cells_end: u32,
+    pub events_end: u32,
+}
+
+/// What one chunk of lines produced for the ordered, single-threaded detection stage.
+#[derive(Debug, Default)]
+pub struct ChunkOut {
+    /// Series first seen in this chunk; local ids continue from the previous chunk's.
+    pub new_series: Vec<SeriesKey>,
+    pub runs: Vec<Run>,
+    pub cells: Vec<Cell>,
+    pub events: Vec<ErrEvent>,
+    /// The raw line of the first event per (series, status) in the chunk, by event index.
+    pub samples: Vec<(u32, Box<[u8]>)>,
+}
+
+/// Per-worker aggregate. Feed it records with [`Shard::observe`]; take the ordered part with
+/// [`Shard::take_chunk`] after each chunk; turn the rest into a [`Summary`] at the end.
+#[derive(Debug)]
+pub struct Shard {
+    limits: Limits,
+    by_status: Box<[u64; 1000]>,
+    routes: Interner,
+    route_stats: Vec<KeyStats>,
+    hosts: Interner,
+    host_stats: Vec<KeyStats>,
+    upstreams: Interner,
+    upstream_stats: Vec<KeyStats>,
+    methods: Interner,
+    method_stats: Vec<KeyStats>,
+    series: FxHashMap<(u32, u32, u32), u32>,
+    series_overflow: Option<u32>,
+    tmpl: Vec<u8>,
+    out: ChunkOut,
+    cur_sec: i64,
+    cur_cells: FxHashMap<u32, u32>,
+    sampled: FxHashSet<(u32, u16)>,
+    has_upstream: bool,
+}
+
+const NONE_US: u32 = u32::MAX;
+
+fn us32(v: Option<u64>) -> u32 {
+    v.map_or(NONE_US, |v| v.min(NONE_US as u64 - 1) as u32)
+}
+
+fn status_of(v: &[u8]) -> u16 {
+    if v.len() == 3 && v.iter().all(u8::is_ascii_digit) {
+        v.iter().fold(0u16, |a, &b| a * 10 + (b - b'0') as u16)
+    } else {
+        0
+    }
+}
+
+/// The last value of an upstream list, without iterating when there is only one.
+fn last_value(list: &[u8]) -> &[u8] {
+    if memchr::memchr2(b',', b' ', list).is_none() {
+        if list == b"-" {
+            return b"";
+        }
+        return list;
+    }
+    upstream::last(list)
+}
+
+impl Shard {
+    pub fn new(limits: Limits) -> Self {
+        Shard {
+            limits,
+            by_status: Box::new([0; 1000]),
+            routes: Interner::new(limits.routes),
+            route_stats: Vec::new(),
+            hosts: Interner::new(limits.hosts),
+            host_stats: Vec::new(),
+            upstreams: Interner::new(limits.upstreams),
+            upstream_stats: Vec::new(),
+            methods: Interner::new(32),
+            method_stats: Vec::new(),
+            series: FxHashMap::default(),
+            series_overflow: None,
+            tmpl: Vec::with_capacity(256),
+            out: ChunkOut::default(),
+            cur_sec: i64::MIN,
+            cur_cells: FxHashMap::default(),
+            sampled: FxHashSet::default(),
+            has_upstream: true,
+        }
+    }
+
+    /// Tells the shard whether the format of the lines that follow logs upstream fields; an
+    /// empty `$upstream_addr` only means "no attempt" when it does.
+    pub fn set_has_upstream(&mut self, has_upstream: bool) {
+        self.has_upstream = has_upstream;
+    }
+
+    /// Counts one parsed record. `line` is its 1-based number within the current chunk and
+    /// `raw` its bytes (kept only as a bounded sample for the first errors).
+    pub fn observe(&mut self, rec: &Record<'_>, sec: i64, line: u64, raw: &[u8]) {
+        let status = rec.status;
+        self.by_status[(status as usize).min(999)] += 1;
+        let is_5xx = (500..600).contains(&status);
+        let dur = rec.request_time_us;
+
+        route::template_into(rec.path_only(), &mut self.tmpl);
+        let route = self.routes.intern(&self.tmpl);
+        bump(&mut self.route_stats, route, is_5xx, dur);
+        let host = self.hosts.intern(rec.host);
+        bump(&mut self.host_stats, host, is_5xx, dur);
+        let method = self.methods.intern(rec.method);
+        bump(&mut self.method_stats, method, is_5xx, dur);
+        let addr = last_value(rec.upstream_addr);
+        let up = self.upstreams.intern(addr);
+        if !addr.is_empty() {
+            let up_dur = parse_last_us(rec.upstream_response_time).or(dur);
+            bump(&mut self.upstream_stats, up, is_5xx, up_dur);
+        }
+        let series = self.series_id(host, route, up);
+        self.count_cell(sec, series, is_5xx);
+        let run = self.out.runs.last_mut().expect("a run is open");
+        run.events_end = self.out.events.len() as u32;
+
+        if is_5xx {
+            let ev = self.event_for(rec, sec, series, line, addr);
+            self.push_event(ev, raw);
+        } else if rec.upstream_status.contains(&b',') {
+            self.failover_event(rec, sec, host, route, line, raw);
+        }
+    }
+
+    fn series_id(&mut self, host: u32, route: u32, up: u32) -> u32 {
+        if let Some(&id) = self.series.get(&(host, route, up)) {
+            return id;
+        }
+        if self.series.len() >= self.limits.series {
+            if let Some(id) = self.series_overflow {
+                return id;
+            }
+        }
+        let id = (self.series.len() + self.series_overflow.is_some() as usize) as u32;
+        let key = SeriesKey {
+            host: self.hosts.name(host).into(),
+            route: self.routes.name(route).into(),
+            upstream: self.upstreams.name(up).into(),
+        };
+        self.out.new_series.push(key);
+        if self.series.len() >= self.limits.series {
+            let k = self.out.new_series.last_mut().expect("just pushed");
+            k.route = crate::interner::OTHER.into();
+            k.host = crate::interner::OTHER.into();
+            self.series_overflow = Some(id);
+        } else {
+            self.series.insert((host, route, up), id);
+        }
+        id
+    }
+
+    fn count_cell(&mut self, sec: i64, series: u32, is_5xx: bool) {
+        if sec != self.cur_sec {
+            self.cur_sec = sec;
+            self.cur_cells.clear();
+            self.out.runs.push(Run {
+                sec,
+                cells_end: 0,
+                events_end: 0,
+            });
+        }
+        let idx = *self.cur_cells.entry(series).or_insert_with(|| {
+            self.out.cells.push(Cell {
+                sec,
+                series,
+                requests: 0,
+                errors: 0,
+            });
+            (self.out.cells.len() - 1) as u32
+        });
+        let cell = &mut self.out.cells[idx as usize];
+        cell.requests += 1;
+        cell.errors += is_5xx as u32;
+        let run = self.out.runs.last_mut().expect("a run is open");
+        run.cells_end = self.out.cells.len() as u32;
+    }
+
+    fn event_for(
+        &self,
+        rec: &Record<'_>,
+        sec: i64,
+        series: u32,
+        line: u64,
+        addr: &[u8],
+    ) -> ErrEvent {
+        let attempts = upstream::count(rec.upstream_status).min(255) as u8;
+        let mut flags = 0;
+        if !self.has_upstream {
+            flags |= FLAG_BLIND;
+        } else if addr.is_empty() {
+            flags |= FLAG_NO_UPSTREAM;
+        } else if !upstream::is_server_addr(addr) {
+            flags |= FLAG_POOL_ADDR;
+        }
+        ErrEvent {
+            sec,
+            series,
+            line,
+            status: rec.status,
+            up_status: status_of(last_value(rec.upstream_status)),
+            attempts,
+            flags,
+            req_us: us32(rec.request_time_us),
+            up_us: us32(parse_last_us(rec.upstream_response_time)),
+            connect_us: us32(parse_last_us(rec.upstream_connect_time)),
+        }
+    }
+
+    /// `502, 200`: the response was fine but an attempt failed; the event belongs to the
+    /// series of the server that failed.
+    fn failover_event(
+        &mut self,
+        rec: &Record<'_>,
+        sec: i64,
+        host: u32,
+        route: u32,
+        line: u64,
+        raw: &[u8],
+    ) {
+        let statuses = upstream::values(rec.upstream_status);
+        let Some((i, failed)) = statuses
+            .map(status_of)
+            .enumerate()
+            .find(|(_, s)| (500..600).contains(s))
+        else {
+            return;
+        };
+        let addr = upstream::values(rec.upstream_addr).nth(i).unwrap_or(b"");
+        let up = self.upstreams.intern(addr);
+        let series = self.series_id(host, route, up);
+        let ev = ErrEvent {
+            sec,
+            series,
+            line,
+            status: rec.status,
+            up_status: failed,
+            attempts: upstream::count(rec.upstream_status).min(255) as u8,
+            flags: FLAG_FAILED_OVER,
+            req_us: us32(rec.request_time_us),
+            up_us: us32(
+                upstream::values(rec.upstream_response_time)
+                    .nth(i)
+                    .and_then(upstream::parse_secs_us),
+            ),
+            connect_us: NONE_US,
+        };
+        self.push_event(ev, raw);
+    }
+
+    fn push_event(&mut self, ev: ErrEvent, raw: &[u8]) {
+        let idx = self.out.events.len() as u32;
+        let key = (ev.series, ev.status);
+        if self.out.samples.len() < self.limits.samples_per_chunk && self.sampled.insert(key) {
+            let keep = raw.len().min(self.limits.sample_bytes);
+            self.out.samples.push((idx, raw[..keep].into()));
+        }
+        self.out.events.push(ev);
+        if let Some(run) = self.out.runs.last_mut() {
+            run.events_end = self.out.events.len() as u32;
+        }
+    }
+
+    /// Hands over what the chunk produced for the ordered stage and starts the next chunk.
+    pub fn take_chunk(&mut self) -> ChunkOut {
+        self.cur_sec = i64::MIN;
+        self.cur_cells.clear();
+        self.sampled.clear();
+        std::mem::take(&mut self.out)
+    }
+
+    /// The order-free totals of everything observed, keyed by name.
+    pub fn into_summary(self) -> Summary {
+        let mut s = Summary {
+            by_status: self.by_status.to_vec(),
+            ..Summary::default()
+        };
+        fill(&mut s.routes, &self.routes, self.route_stats);
+        fill(&mut s.hosts, &self.hosts, self.host_stats);
+        fill(&mut s.upstreams, &self.upstreams, self.upstream_stats);
+        fill(&mut s.methods, &self.methods, self.method_stats);
+        s.routes_folded = self.routes.overflowed();
+        s
+    }
+}
+
+fn parse_last_us(list: &[u8]) -> Option<u64> {
+    upstream::parse_secs_us(last_value(list))
+}
+
+fn bump(stats: &mut Vec<KeyStats>, id: u32, is_5xx: bool, dur: Option<u64>) {
+    let id = id as usize;
+    if id >= stats.len() {
+        stats.resize_with(id + 1, KeyStats::default);
+    }
+    let s = &mut stats[id];
+    s.requests += 1;
+    s.errors_5xx += is_5xx as u64;
+    if let Some(us) = dur {
+        s.latency.add(us);
+    }
+}
+
+fn fill(map: &mut FxHashMap<Box<[u8]>, KeyStats>, names: &Interner, stats: Vec<KeyStats>) {
+    for (id, st) in stats.into_iter().enumerate() {
+        if st.requests > 0 {
+            map.entry(names.name(id as u32).into())
+                .or_default()
+                .merge(&st);
+        }
+    }
+}

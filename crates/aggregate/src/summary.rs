@@ -1,0 +1,67 @@
+use rustc_hash::FxHashMap;
+
+use crate::LatencySketch;
+
+/// Requests, 5xx and latency of one key (route, host, upstream or method).
+#[derive(Debug, Clone, Default)]
+pub struct KeyStats {
+    pub requests: u64,
+    pub errors_5xx: u64,
+    pub latency: LatencySketch,
+}
+
+impl KeyStats {
+    pub fn merge(&mut self, other: &KeyStats) {
+        self.requests += other.requests;
+        self.errors_5xx += other.errors_5xx;
+        self.latency.merge(&other.latency);
+    }
+}
+
+/// Order-free totals of a whole run: mergeable across workers and inputs.
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    /// Requests by status code (index = code; codes ≥ 999 land on 999).
+    pub by_status: Vec<u64>,
+    pub routes: FxHashMap<Box<[u8]>, KeyStats>,
+    pub hosts: FxHashMap<Box<[u8]>, KeyStats>,
+    pub upstreams: FxHashMap<Box<[u8]>, KeyStats>,
+    pub methods: FxHashMap<Box<[u8]>, KeyStats>,
+    /// Whether routes beyond the cap were folded into `other`.
+    pub routes_folded: bool,
+}
+
+impl Summary {
+    pub fn merge(&mut self, other: Summary) {
+        if self.by_status.len() < other.by_status.len() {
+            self.by_status.resize(other.by_status.len(), 0);
+        }
+        for (a, b) in self.by_status.iter_mut().zip(&other.by_status) {
+            *a += b;
+        }
+        for (mine, theirs) in [
+            (&mut self.routes, other.routes),
+            (&mut self.hosts, other.hosts),
+            (&mut self.upstreams, other.upstreams),
+            (&mut self.methods, other.methods),
+        ] {
+            for (k, v) in theirs {
+                mine.entry(k).or_default().merge(&v);
+            }
+        }
+        self.routes_folded |= other.routes_folded;
+    }
+
+    pub fn requests(&self) -> u64 {
+        self.by_status.iter().sum()
+    }
+
+    /// (status, count) for every status seen, ascending.
+    pub fn statuses(&self) -> impl Iterator<Item = (u16, u64)> + '_ {
+        self.by_status
+            .iter()
+            .enumerate()
+            .filter(|(_, &c)| c > 0)
+            .map(|(s, &c)| (s as u16, c))
+    }
+}

@@ -1,0 +1,307 @@
+use std::collections::BTreeMap;
+
+use faultline_aggregate::{Cell, SeriesKey, Tells};
+use faultline_model::{Cause, FLAG_FAILED_OVER};
+
+use crate::series::{Event, SeriesState};
+use crate::{wilson_upper, Config, Degraded, Incident, Member};
+
+/// Names the cause a set of access-log tells points to; used to keep incidents with different
+/// causes apart. Implemented by the diagnosis engine.
+pub trait Classify {
+    /// `requests` is the scope's request count over the same span as `tells`.
+    fn classify(&self, tells: &Tells, requests: u64) -> Cause;
+}
+
+#[derive(Debug, Default)]
+struct Pending {
+    cells: Vec<Cell>,
+    events: Vec<Event>,
+}
+
+/// The default incident detector, driven by event time only. Feed it runs of one second with
+/// [`Detector::push_run`] in input order; call [`Detector::finish`] at the end.
+#[derive(Debug)]
+pub struct Detector<C> {
+    cfg: Config,
+    classifier: C,
+    keys: Vec<SeriesKey>,
+    series: Vec<Option<SeriesState>>,
+    pending: BTreeMap<i64, Pending>,
+    /// Last second processed (everything at or before it is final).
+    processed: i64,
+    max_seen: i64,
+    incidents: Vec<Incident>,
+    open: Vec<usize>,
+    degraded: Vec<Degraded>,
+    degraded_open: BTreeMap<Box<[u8]>, usize>,
+}
+
+impl<C: Classify> Detector<C> {
+    pub fn new(cfg: Config, classifier: C) -> Self {
+        Detector {
+            cfg,
+            classifier,
+            keys: Vec::new(),
+            series: Vec::new(),
+            pending: BTreeMap::new(),
+            processed: i64::MIN,
+            max_seen: i64::MIN,
+            incidents: Vec::new(),
+            open: Vec::new(),
+            degraded: Vec::new(),
+            degraded_open: BTreeMap::new(),
+        }
+    }
+
+    /// Registers a global series id; ids must be registered in order 0, 1, 2…
+    pub fn add_series(&mut self, key: SeriesKey) -> u32 {
+        self.keys.push(key);
+        self.series.push(None);
+        (self.keys.len() - 1) as u32
+    }
+
+    pub fn series_key(&self, id: u32) -> &SeriesKey {
+        &self.keys[id as usize]
+    }
+
+    /// One run of lines of second `sec` (cells and events with global series ids). Seconds
+    /// older than the watermark allows are processed first; late data joins the oldest second
+    /// still open.
+    pub fn push_run(&mut self, sec: i64, cells: &[Cell], events: Vec<Event>) {
+        if sec > self.max_seen {
+            self.max_seen = sec;
+            self.process_until(sec.saturating_sub(self.cfg.lateness_secs) - 1);
+        }
+        let at = if sec <= self.processed {
+            self.processed + 1
+        } else {
+            sec
+        };
+        let p = self.pending.entry(at).or_default();
+        p.cells.extend(cells.iter().map(|c| Cell { sec: at, ..*c }));
+        p.events.extend(events);
+    }
+
+    fn process_until(&mut self, until: i64) {
+        while let Some(entry) = self.pending.first_entry() {
+            if *entry.key() > until {
+                break;
+            }
+            let (sec, p) = entry.remove_entry();
+            self.process_second(sec, p);
+        }
+    }
+
+    fn process_second(&mut self, sec: i64, p: Pending) {
+        self.processed = sec;
+        for c in &p.cells {
+            let st = self.series[c.series as usize].get_or_insert_with(|| SeriesState::new(sec));
+            st.add_second(sec, c.requests, c.errors);
+            if let Some(i) = st.incident {
+                let inc = &mut self.incidents[i];
+                inc.requests += c.requests as u64;
+                inc.ok_since_bad += (c.requests - c.errors) as u64;
+                inc.last_activity = sec;
+                if let Some(m) = inc.members.iter_mut().find(|m| m.series == c.series) {
+                    m.requests += c.requests as u64;
+                }
+            }
+        }
+        for e in p.events {
+            self.take_event(sec, e);
+        }
+        for c in &p.cells {
+            self.evaluate(sec, c);
+        }
+        self.close_incidents(sec);
+    }
+
+    fn take_event(&mut self, sec: i64, e: Event) {
+        if e.ev.flags & FLAG_FAILED_OVER != 0 {
+            self.degraded_event(&e);
+            return;
+        }
+        let window = self.cfg.window_secs;
+        let st = self.series[e.ev.series as usize].get_or_insert_with(|| SeriesState::new(sec));
+        match st.incident {
+            Some(i) => add_to_incident(&mut self.incidents[i], &e),
+            None => st.remember(e, sec, window),
+        }
+    }
+
+    fn is_bad(&self, st: &SeriesState, sec: i64) -> bool {
+        let (req, err) = st.window(sec, self.cfg.window_secs);
+        if err < self.cfg.min_errors || req == 0 {
+            return false;
+        }
+        let ratio = err as f64 / req as f64;
+        if ratio < self.cfg.min_ratio {
+            return false;
+        }
+        let bound = if sec - st.first_sec >= self.cfg.baseline_secs {
+            let (breq, berr) = st.baseline(sec - 1, self.cfg.baseline_secs);
+            wilson_upper(berr, breq, self.cfg.wilson_z)
+        } else {
+            self.cfg.prior_ratio
+        };
+        ratio > bound
+    }
+
+    fn evaluate(&mut self, sec: i64, c: &Cell) {
+        let Some(st) = self.series[c.series as usize].as_ref() else {
+            return;
+        };
+        let bad = self.is_bad(st, sec);
+        let member_of = st.incident;
+        match (bad, member_of) {
+            (true, Some(i)) => {
+                let inc = &mut self.incidents[i];
+                inc.last_bad = sec;
+                inc.ok_since_bad = 0;
+            }
+            (true, None) => self.open_episode(sec, c.series),
+            (false, Some(_)) => {}
+            (false, None) => {
+                let st = self.series[c.series as usize].as_mut().expect("seen");
+                st.add_baseline(sec, c.requests as u64, c.errors as u64);
+            }
+        }
+    }
+
+    /// A series turned bad: seed its tells from the trailing window, then join an open
+    /// incident with the same cause that shares a host or an upstream, or open a new one.
+    fn open_episode(&mut self, sec: i64, series: u32) {
+        let window = self.cfg.window_secs;
+        let st = self.series[series as usize].as_mut().expect("seen");
+        let recent: Vec<Event> = st
+            .recent
+            .drain(..)
+            .filter(|e| e.ev.sec > sec - window)
+            .collect();
+        let (requests, _) = st.window(sec, window);
+        let mut tells = Tells::default();
+        for e in &recent {
+            tells.add(&e.ev, e.at);
+        }
+        let cause = self.classifier.classify(&tells, requests);
+        let key = &self.keys[series as usize];
+        let joined = self.open.iter().copied().find(|&i| {
+            let inc = &self.incidents[i];
+            inc.cause_hint == cause
+                && inc.members.iter().any(|m| {
+                    m.key.host == key.host
+                        || (!key.upstream.is_empty() && m.key.upstream == key.upstream)
+                })
+        });
+        let idx = joined.unwrap_or_else(|| {
+            self.incidents.push(Incident::new(sec, cause));
+            self.open.push(self.incidents.len() - 1);
+            self.incidents.len() - 1
+        });
+        let inc = &mut self.incidents[idx];
+        inc.members.push(Member {
+            series,
+            key: key.clone(),
+            requests,
+            errors: 0,
+        });
+        inc.requests += requests;
+        inc.last_bad = sec;
+        inc.ok_since_bad = 0;
+        inc.last_activity = sec;
+        for e in &recent {
+            add_to_incident(inc, e);
+        }
+        self.series[series as usize]
+            .as_mut()
+            .expect("seen")
+            .incident = Some(idx);
+    }
+
+    fn close_incidents(&mut self, sec: i64) {
+        let cfg = self.cfg;
+        let mut still_open = Vec::with_capacity(self.open.len());
+        for &i in &self.open {
+            let inc = &self.incidents[i];
+            let quiet = sec - inc.last_bad >= cfg.close_quiet_secs
+                && inc.ok_since_bad >= cfg.close_ok_responses;
+            let idle = sec - inc.last_activity >= cfg.idle_close_secs;
+            if quiet || idle {
+                self.incidents[i].open = false;
+                for m in &self.incidents[i].members {
+                    if let Some(st) = self.series[m.series as usize].as_mut() {
+                        st.incident = None;
+                    }
+                }
+            } else {
+                still_open.push(i);
+            }
+        }
+        self.open = still_open;
+    }
+
+    fn degraded_event(&mut self, e: &Event) {
+        let key = &self.keys[e.ev.series as usize];
+        let gap = self.cfg.degraded_gap_secs;
+        let sec = e.ev.sec;
+        let current = self.degraded_open.get(&key.upstream).copied();
+        let idx = match current {
+            Some(i) if sec - self.degraded[i].end <= gap => i,
+            _ => {
+                self.degraded.push(Degraded {
+                    upstream: key.upstream.clone(),
+                    start: sec,
+                    end: sec,
+                    count: 0,
+                    hosts: Vec::new(),
+                    routes: Vec::new(),
+                    first: e.at,
+                    failed_status: BTreeMap::new(),
+                    sample: e.sample.clone(),
+                });
+                self.degraded_open
+                    .insert(key.upstream.clone(), self.degraded.len() - 1);
+                self.degraded.len() - 1
+            }
+        };
+        let d = &mut self.degraded[idx];
+        d.end = d.end.max(sec);
+        d.count += 1;
+        *d.failed_status.entry(e.ev.up_status).or_default() += 1;
+        if !d.hosts.contains(&key.host) && d.hosts.len() < 16 {
+            d.hosts.push(key.host.clone());
+        }
+        if !d.routes.contains(&key.route) && d.routes.len() < 16 {
+            d.routes.push(key.route.clone());
+        }
+    }
+
+    /// Processes everything still pending and returns the incidents (by start) and the
+    /// degraded-upstream findings. Incidents not closed by then stay `open`.
+    pub fn finish(mut self) -> (Vec<Incident>, Vec<Degraded>) {
+        self.process_until(i64::MAX);
+        let mut incidents: Vec<Incident> = self
+            .incidents
+            .into_iter()
+            .filter(|i| i.errors > 0)
+            .collect();
+        incidents.sort_by_key(|i| (i.start, i.end));
+        (incidents, self.degraded)
+    }
+}
+
+fn add_to_incident(inc: &mut Incident, e: &Event) {
+    inc.errors += 1;
+    inc.start = inc.start.min(e.ev.sec);
+    inc.end = inc.end.max(e.ev.sec);
+    inc.last_activity = inc.last_activity.max(e.ev.sec);
+    *inc.status.entry(e.ev.status).or_default() += 1;
+    inc.tells.add(&e.ev, e.at);
+    if let Some(m) = inc.members.iter_mut().find(|m| m.series == e.ev.series) {
+        m.errors += 1;
+    }
+    if let Some(text) = &e.sample {
+        inc.add_sample(e.ev.status, e.at, text);
+    }
+}

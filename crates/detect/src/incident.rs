@@ -1,0 +1,102 @@
+use std::collections::BTreeMap;
+
+use faultline_aggregate::{LineRef, SeriesKey, Tells};
+use faultline_model::Cause;
+
+/// One member series of an incident.
+#[derive(Debug, Clone)]
+pub struct Member {
+    pub series: u32,
+    pub key: SeriesKey,
+    pub requests: u64,
+    pub errors: u64,
+}
+
+/// A raw line kept as evidence.
+#[derive(Debug, Clone)]
+pub struct Sample {
+    pub status: u16,
+    pub at: LineRef,
+    pub text: Box<[u8]>,
+}
+
+/// A period in which some series' 5xx rose clearly above what they normally return.
+#[derive(Debug, Clone)]
+pub struct Incident {
+    /// Event time (UTC seconds) of the first and last 5xx line.
+    pub start: i64,
+    pub end: i64,
+    /// Still open at the end of the input (it may grow).
+    pub open: bool,
+    pub requests: u64,
+    pub errors: u64,
+    pub status: BTreeMap<u16, u64>,
+    pub members: Vec<Member>,
+    pub tells: Tells,
+    /// The cause the access log pointed to when the incident opened (used for merging).
+    pub cause_hint: Cause,
+    pub samples: Vec<Sample>,
+    pub(crate) last_bad: i64,
+    pub(crate) last_activity: i64,
+    pub(crate) ok_since_bad: u64,
+}
+
+const MAX_SAMPLES: usize = 8;
+
+impl Incident {
+    pub(crate) fn new(sec: i64, cause_hint: Cause) -> Self {
+        Incident {
+            start: i64::MAX,
+            end: i64::MIN,
+            open: true,
+            requests: 0,
+            errors: 0,
+            status: BTreeMap::new(),
+            members: Vec::new(),
+            tells: Tells::default(),
+            cause_hint,
+            samples: Vec::new(),
+            last_bad: sec,
+            last_activity: sec,
+            ok_since_bad: 0,
+        }
+    }
+
+    pub(crate) fn add_sample(&mut self, status: u16, at: LineRef, text: &[u8]) {
+        if self.samples.len() < MAX_SAMPLES && !self.samples.iter().any(|s| s.status == status) {
+            self.samples.push(Sample {
+                status,
+                at,
+                text: text.into(),
+            });
+        }
+    }
+
+    /// Members carrying at least `share` of the incident's 5xx (all members if none does).
+    pub fn scope_members(&self, share: f64) -> Vec<&Member> {
+        let floor = (self.errors as f64 * share).ceil() as u64;
+        let mut m: Vec<&Member> = self
+            .members
+            .iter()
+            .filter(|m| m.errors >= floor.max(1))
+            .collect();
+        if m.is_empty() {
+            m = self.members.iter().collect();
+        }
+        m
+    }
+}
+
+/// Attempts that failed on one upstream server but were retried on another.
+#[derive(Debug, Clone)]
+pub struct Degraded {
+    pub upstream: Box<[u8]>,
+    pub start: i64,
+    pub end: i64,
+    pub count: u64,
+    pub hosts: Vec<Box<[u8]>>,
+    pub routes: Vec<Box<[u8]>>,
+    pub first: LineRef,
+    pub failed_status: BTreeMap<u16, u64>,
+    pub sample: Option<Box<[u8]>>,
+}

@@ -1,0 +1,94 @@
+use std::collections::VecDeque;
+
+use faultline_aggregate::{ErrEvent, LineRef};
+
+/// Recent events kept per series to seed a new incident with what led to its first bad second.
+const RECENT_CAP: usize = 256;
+
+/// A 5xx event as the detector keeps it: rebased line, and a sample of the raw line when the
+/// shard kept one.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub ev: ErrEvent,
+    pub at: LineRef,
+    pub sample: Option<Box<[u8]>>,
+}
+
+/// Per-series state: the trailing window at one-second resolution, the trailing baseline at
+/// one-minute resolution, and the recent 5xx events.
+#[derive(Debug)]
+pub struct SeriesState {
+    window: [(i64, u32, u32); 16],
+    minutes: [(i64, u64, u64); 16],
+    pub first_sec: i64,
+    pub last_sec: i64,
+    pub recent: VecDeque<Event>,
+    pub incident: Option<usize>,
+}
+
+impl SeriesState {
+    pub fn new(sec: i64) -> Self {
+        SeriesState {
+            window: [(i64::MIN, 0, 0); 16],
+            minutes: [(i64::MIN, 0, 0); 16],
+            first_sec: sec,
+            last_sec: sec,
+            recent: VecDeque::new(),
+            incident: None,
+        }
+    }
+
+    pub fn add_second(&mut self, sec: i64, requests: u32, errors: u32) {
+        let slot = &mut self.window[sec.rem_euclid(16) as usize];
+        if slot.0 != sec {
+            *slot = (sec, 0, 0);
+        }
+        slot.1 += requests;
+        slot.2 += errors;
+        self.last_sec = self.last_sec.max(sec);
+    }
+
+    /// Requests and 5xx in the `len` seconds ending at `sec`.
+    pub fn window(&self, sec: i64, len: i64) -> (u64, u64) {
+        self.window
+            .iter()
+            .filter(|(s, _, _)| *s > sec - len && *s <= sec)
+            .fold((0, 0), |(r, e), (_, sr, se)| {
+                (r + *sr as u64, e + *se as u64)
+            })
+    }
+
+    pub fn add_baseline(&mut self, sec: i64, requests: u64, errors: u64) {
+        let minute = sec.div_euclid(60);
+        let slot = &mut self.minutes[minute.rem_euclid(16) as usize];
+        if slot.0 != minute {
+            *slot = (minute, 0, 0);
+        }
+        slot.1 += requests;
+        slot.2 += errors;
+    }
+
+    /// Requests and 5xx of the baseline over the `len` seconds before `sec`.
+    pub fn baseline(&self, sec: i64, len: i64) -> (u64, u64) {
+        let now = sec.div_euclid(60);
+        let oldest = now - len / 60;
+        self.minutes
+            .iter()
+            .filter(|(m, _, _)| *m > oldest && *m <= now)
+            .fold((0, 0), |(r, e), (_, mr, me)| (r + mr, e + me))
+    }
+
+    pub fn remember(&mut self, event: Event, sec: i64, window: i64) {
+        while self
+            .recent
+            .front()
+            .is_some_and(|e| e.ev.sec <= sec - window)
+        {
+            self.recent.pop_front();
+        }
+        if self.recent.len() >= RECENT_CAP {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(event);
+    }
+}
