@@ -1,0 +1,159 @@
+#!/usr/bin/env bash
+# Produce real nginx access and error logs with three scripted 5xx incidents.
+#
+#   examples/nginx/generate.sh [OUTDIR] [--quick]
+#
+# Starts seven small Python backends (backend.py) on loopback ports, the system's
+# nginx binary in a private prefix in front of them, and traffic.py, which sends
+# traffic for two virtual hosts and plays the incident timeline. Writes
+# OUTDIR/access.log, OUTDIR/error.log and OUTDIR/timeline.json (default OUTDIR:
+# this directory). Every process it starts is stopped on exit, also on failure.
+# Needs: bash, python3 (standard library only), nginx (Debian: apt-get install nginx).
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+out=""
+quick=()
+for arg in "$@"; do
+    case "$arg" in
+        --quick) quick=(--quick) ;;
+        -h|--help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -*) echo "generate.sh: unknown option $arg" >&2; exit 2 ;;
+        *) [ -z "$out" ] || { echo "generate.sh: one OUTDIR only" >&2; exit 2; }; out="$arg" ;;
+    esac
+done
+out="${out:-$here}"
+mkdir -p "$out"
+out="$(cd "$out" && pwd)"
+
+NGINX="${NGINX:-$(command -v nginx || true)}"
+[ -n "$NGINX" ] || NGINX=/usr/sbin/nginx
+if [ ! -x "$NGINX" ]; then
+    echo "generate.sh: nginx not found (Debian/Ubuntu: apt-get install -y nginx)" >&2
+    exit 3
+fi
+PYTHON="${PYTHON:-python3}"
+
+say() { printf '[generate %s] %s\n' "$(date -u +%H:%M:%S)" "$*"; }
+
+tmp="$(mktemp -d "${TMPDIR:-/tmp}/faultline-nginx.XXXXXX")"
+chmod 755 "$tmp"            # nginx workers (user nobody when started as root) read it
+mkdir -p "$tmp/run" "$tmp/logs" "$tmp/www"
+nginx_pid=""
+
+# Stop one process group (every process here is started as its own session leader).
+stop_group() {
+    local pid="$1" sig="${2:-TERM}" i
+    kill -0 "$pid" 2>/dev/null || return 0
+    kill -"$sig" -- -"$pid" 2>/dev/null || kill -"$sig" "$pid" 2>/dev/null || true
+    for i in $(seq 1 50); do
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.1
+    done
+    kill -KILL -- -"$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    if [ -n "$nginx_pid" ]; then
+        stop_group "$nginx_pid" QUIT        # graceful: workers finish and log
+        wait "$nginx_pid" 2>/dev/null || true
+    fi
+    local f
+    for f in "$tmp"/run/*.pid; do
+        [ -e "$f" ] || continue
+        stop_group "$(cat "$f")" TERM
+    done
+    wait 2>/dev/null || true
+    if [ "$rc" -ne 0 ]; then
+        echo "generate.sh: failed (exit $rc); backend logs follow" >&2
+        tail -n 20 "$tmp"/logs/*.log >&2 2>/dev/null || true
+    fi
+    rm -rf "$tmp"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Free loopback ports: one for nginx and one per backend.
+read -r -a ports <<<"$("$PYTHON" - <<'EOF'
+import socket
+socks = []
+for _ in range(8):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    socks.append(s)
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+EOF
+)"
+PORT=${ports[0]}
+declare -A bport=(
+    [users-1]=${ports[1]} [users-2]=${ports[2]}
+    [shop-1]=${ports[3]} [shop-2]=${ports[4]}
+    [search-1]=${ports[5]} [search-2]=${ports[6]}
+    [carts-1]=${ports[7]}
+)
+declare -A bpool=(
+    [users-1]=users_api [users-2]=users_api [shop-1]=shop_web [shop-2]=shop_web
+    [search-1]=search_api [search-2]=search_api [carts-1]=carts_api
+)
+names=(users-1 users-2 shop-1 shop-2 search-1 search-2 carts-1)
+
+wait_port() {
+    local port="$1" what="$2" i
+    for i in $(seq 1 100); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+        sleep 0.1
+    done
+    echo "generate.sh: $what did not listen on 127.0.0.1:$port" >&2
+    return 1
+}
+
+say "backends: $(for n in "${names[@]}"; do printf '%s=%s ' "$n" "${bport[$n]}"; done)"
+json='{"backends": ['
+sep=""
+for n in "${names[@]}"; do
+    setsid "$PYTHON" "$here/backend.py" --port "${bport[$n]}" --name "$n" \
+        </dev/null >>"$tmp/logs/$n.log" 2>&1 &
+    echo $! >"$tmp/run/$n.pid"
+    disown $!               # stopped through its pid file (traffic.py may replace it)
+    json+="$sep{\"name\": \"$n\", \"pool\": \"${bpool[$n]}\", \"port\": ${bport[$n]},"
+    json+=" \"pidfile\": \"$tmp/run/$n.pid\", \"log\": \"$tmp/logs/$n.log\"}"
+    sep=", "
+done
+echo "$json]}" >"$tmp/run/backends.json"
+for n in "${names[@]}"; do wait_port "${bport[$n]}" "$n"; done
+
+printf 'User-agent: *\nDisallow: /shop/cart\n' >"$tmp/www/robots.txt"
+sed -e "s#@TMP@#$tmp#g" -e "s#@OUT@#$out#g" -e "s#@PORT@#$PORT#g" \
+    -e "s#@USERS1@#${bport[users-1]}#g" -e "s#@USERS2@#${bport[users-2]}#g" \
+    -e "s#@SHOP1@#${bport[shop-1]}#g" -e "s#@SHOP2@#${bport[shop-2]}#g" \
+    -e "s#@SEARCH1@#${bport[search-1]}#g" -e "s#@SEARCH2@#${bport[search-2]}#g" \
+    -e "s#@CARTS1@#${bport[carts-1]}#g" \
+    "$here/nginx.conf.in" >"$tmp/nginx.conf"
+
+rm -f "$out/access.log" "$out/error.log" "$out/timeline.json"
+"$NGINX" -p "$tmp" -c "$tmp/nginx.conf" -e stderr -t -q
+say "nginx $("$NGINX" -v 2>&1 | sed 's#.*/##') on 127.0.0.1:$PORT"
+setsid "$NGINX" -p "$tmp" -c "$tmp/nginx.conf" -e stderr -g 'daemon off;' </dev/null &
+nginx_pid=$!
+wait_port "$PORT" nginx
+
+"$PYTHON" "$here/traffic.py" --port "$PORT" --run-dir "$tmp/run" \
+    --timeline "$out/timeline.json" "${quick[@]}"
+
+stop_group "$nginx_pid" QUIT
+wait "$nginx_pid" 2>/dev/null || true
+nginx_pid=""
+
+# The logs must show what the timeline promised.
+check() { grep -q "$2" "$out/$1" || { echo "generate.sh: $1 lacks '$2'" >&2; exit 1; }; }
+check access.log '" 502 [0-9]'
+check access.log '" 504 [0-9]'
+check access.log '" 500 [0-9]'
+check error.log 'connect() failed (111: Connection refused)'
+check error.log 'upstream timed out (110: Connection timed out)'
+say "wrote $out/access.log ($(wc -l <"$out/access.log") lines)," \
+    "$out/error.log ($(wc -l <"$out/error.log") lines), $out/timeline.json"
