@@ -267,20 +267,21 @@ def play(args):
     phases = []
 
     def healthy(name, seconds):
+        log(f"{name}: healthy for {seconds}s")
         start = time.time()
         time.sleep(seconds)
         phases.append({"name": name, "kind": "healthy", "expected_cause": None,
                        "start": start, "end": time.time()})
-        log(f"{name}: healthy for {seconds}s")
 
     def incident(name, seconds, begin, end, **expect):
+        log(f"{name}: {expect['description']}, for {seconds}s")
         begin()
         start = time.time()
         time.sleep(seconds)
         end()
         phases.append({"name": name, "kind": "incident", "start": start, "end": time.time(),
                        **expect})
-        log(f"{name}: {expect['description']} for {seconds}s")
+        log(f"{name}: over")
 
     traffic.start()
     try:
