@@ -33,6 +33,7 @@
 //! assert_eq!(rec.time.unwrap().secs, 1_710_230_420);
 //! ```
 
+mod bytes;
 mod detect;
 mod error_log;
 mod escape;

@@ -2,8 +2,9 @@
 //! each line with a few `memchr` calls and no allocation.
 
 use faultline_model::{upstream::parse_secs_us, Record};
-use memchr::{memchr, memrchr};
+use memchr::memchr;
 
+use crate::bytes::{find_byte, has_prefix, rfind_byte, strip};
 use crate::time::{parse_msec, TimeCache, TimeKind};
 use crate::{FormatError, ParseError};
 
@@ -182,11 +183,11 @@ impl AccessParser {
         cache: &mut TimeCache,
     ) -> Result<(), ParseError> {
         rec.clear();
-        let mut rest = line.strip_prefix(&self.head[..]).ok_or(NO_MATCH)?;
+        let mut rest = strip(line, &self.head).ok_or(NO_MATCH)?;
         for f in self.fields.iter() {
             let len = value_len(f, rest)?;
             let (value, after) = rest.split_at(len);
-            rest = after.strip_prefix(&f.lit[..]).ok_or(NO_MATCH)?;
+            rest = strip(after, &f.lit).ok_or(NO_MATCH)?;
             apply(f.var, value, rec, cache)?;
         }
         if rest.is_empty() {
@@ -375,7 +376,7 @@ fn end_rule(name: &str, prev: &[u8], next: Option<&[u8]>) -> End {
 fn value_len(f: &Field, rest: &[u8]) -> Result<usize, ParseError> {
     match f.end {
         End::Rest => Ok(rest.len()),
-        End::Byte(b) => memchr(b, rest).ok_or(match b {
+        End::Byte(b) => find_byte(b, rest).ok_or(match b {
             b'"' => UNTERMINATED_QUOTE,
             _ => UNTERMINATED_BRACKET,
         }),
@@ -391,8 +392,8 @@ fn value_len(f: &Field, rest: &[u8]) -> Result<usize, ParseError> {
 fn find_literal(hay: &[u8], lit: &[u8]) -> Option<usize> {
     let first = *lit.first()?;
     let mut from = 0;
-    while let Some(at) = memchr(first, &hay[from..]).map(|j| from + j) {
-        if hay[at..].starts_with(lit) {
+    while let Some(at) = find_byte(first, &hay[from..]).map(|j| from + j) {
+        if has_prefix(&hay[at..], lit) {
             return Some(at);
         }
         from = at + 1;
@@ -406,18 +407,18 @@ fn find_literal(hay: &[u8], lit: &[u8]) -> Option<usize> {
 fn find_list_end(hay: &[u8], lit: &[u8]) -> Option<usize> {
     let first = *lit.first()?;
     let mut from = 0;
-    while let Some(at) = memchr(first, &hay[from..]).map(|j| from + j) {
+    while let Some(at) = find_byte(first, &hay[from..]).map(|j| from + j) {
         if first == b' ' {
             if at > 0 && hay[at - 1] == b',' {
                 from = at + 1;
                 continue;
             }
-            if hay[at + 1..].starts_with(b": ") {
+            if has_prefix(&hay[at + 1..], b": ") {
                 from = at + 3;
                 continue;
             }
         }
-        if hay[at..].starts_with(lit) {
+        if has_prefix(&hay[at..], lit) {
             return Some(at);
         }
         from = at + 1;
@@ -433,7 +434,11 @@ fn apply<'a>(
     rec: &mut Record<'a>,
     cache: &mut TimeCache,
 ) -> Result<(), ParseError> {
-    let v = if value == b"-" { &value[..0] } else { value };
+    let v = if value.len() == 1 && value[0] == b'-' {
+        &value[..0]
+    } else {
+        value
+    };
     match var {
         Var::Ignore => {}
         Var::TimeLocal => rec.time = time(v, |v| cache.get(TimeKind::Local, v))?,
@@ -513,12 +518,12 @@ fn seconds(v: &[u8]) -> Result<Option<u64>, ParseError> {
 /// taken when the last word looks like one.
 #[inline]
 fn split_request<'a>(v: &'a [u8], parts: u8, rec: &mut Record<'a>) {
-    let (method, rest) = match memchr(b' ', v) {
+    let (method, rest) = match find_byte(b' ', v) {
         Some(i) => (&v[..i], &v[i + 1..]),
         None => (v, &v[..0]),
     };
-    let (path, protocol) = match memrchr(b' ', rest) {
-        Some(i) if rest[i + 1..].starts_with(b"HTTP/") => (&rest[..i], &rest[i + 1..]),
+    let (path, protocol) = match rfind_byte(b' ', rest) {
+        Some(i) if has_prefix(&rest[i + 1..], b"HTTP/") => (&rest[..i], &rest[i + 1..]),
         _ => (rest, &rest[..0]),
     };
     if parts & REQ_METHOD != 0 {

@@ -5,6 +5,8 @@
 
 use faultline_model::{days_from_civil, EventTime};
 
+use crate::bytes::eq_short;
+
 /// Longest timestamp text the cache remembers (`$time_local` is 26 bytes).
 const KEY_MAX: usize = 32;
 
@@ -39,7 +41,7 @@ impl TimeCache {
     #[inline]
     pub(crate) fn get(&mut self, kind: TimeKind, text: &[u8]) -> Option<EventTime> {
         let len = usize::from(self.len);
-        if self.kind == kind as u8 && len == text.len() && self.key[..len] == *text {
+        if self.kind == kind as u8 && len == text.len() && eq_short(&self.key[..len], text) {
             return Some(self.time);
         }
         let time = match kind {
