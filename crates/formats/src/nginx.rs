@@ -1,5 +1,5 @@
 //! nginx `log_format`: compiled once into a plan of literals and variables, then applied to
-//! each line with a few `memchr` calls and no allocation.
+//! each line with a few byte scans and no allocation.
 
 use faultline_model::{upstream::parse_secs_us, Record};
 use memchr::memchr;
@@ -53,30 +53,18 @@ const PRESET_NAMES: [&str; 5] = [
     PRESETS[4].0,
 ];
 
-const NO_MATCH: ParseError = ParseError {
-    reason: "line does not match the format",
-};
-const UNTERMINATED_QUOTE: ParseError = ParseError {
-    reason: "unterminated quoted value",
-};
-const UNTERMINATED_BRACKET: ParseError = ParseError {
-    reason: "unterminated bracketed value",
-};
-const BAD_TIMESTAMP: ParseError = ParseError {
-    reason: "bad timestamp",
-};
-const MISSING_STATUS: ParseError = ParseError {
-    reason: "missing status",
-};
-const BAD_STATUS: ParseError = ParseError {
-    reason: "bad status",
-};
-const BAD_NUMBER: ParseError = ParseError {
-    reason: "bad number",
-};
-const BAD_SECONDS: ParseError = ParseError {
-    reason: "bad seconds value",
-};
+const fn err(reason: &'static str) -> ParseError {
+    ParseError { reason }
+}
+
+const NO_MATCH: ParseError = err("line does not match the format");
+const UNTERMINATED_QUOTE: ParseError = err("unterminated quoted value");
+const UNTERMINATED_BRACKET: ParseError = err("unterminated bracketed value");
+const BAD_TIMESTAMP: ParseError = err("bad timestamp");
+const MISSING_STATUS: ParseError = err("missing status");
+const BAD_STATUS: ParseError = err("bad status");
+const BAD_NUMBER: ParseError = err("bad number");
+const BAD_SECONDS: ParseError = err("bad seconds value");
 
 /// Which parts of `$request` fill the record (other variables may have priority).
 const REQ_METHOD: u8 = 1;
@@ -246,7 +234,10 @@ fn compile(format: &str, name: &'static str) -> Result<AccessParser, FormatError
                 fields.push(field(var, &names, before, Some(lit)));
                 prev = lit;
             }
-            (Token::Lit(lit), None) => head = lit,
+            (Token::Lit(lit), None) => {
+                head = lit;
+                prev = lit;
+            }
             (Token::Var(var), None) => pending = Some((var, prev)),
             (Token::Var(_), Some((var, _))) => return Err(FormatError::Adjacent(var.to_string())),
         }
@@ -582,6 +573,10 @@ mod tests {
         );
         assert_eq!(&*p.head, b"");
         assert_eq!(&*p.fields.last().unwrap().lit, b"\"");
+        // A leading literal counts as the text before the first variable.
+        let p = AccessParser::nginx(r#""$request" [$status]"#).unwrap();
+        assert_eq!(&*p.head, b"\"");
+        assert_eq!([p.fields[0].end, p.fields[1].end], [Byte(b'"'), Byte(b']')]);
     }
 
     #[test]
