@@ -40,6 +40,7 @@ tmp="$(mktemp -d "${TMPDIR:-/tmp}/faultline-nginx.XXXXXX")"
 chmod 755 "$tmp"            # nginx workers (user nobody when started as root) read it
 mkdir -p "$tmp/run" "$tmp/logs" "$tmp/www"
 nginx_pid=""
+traffic_pid=""
 
 # Stop one process group (every process here is started as its own session leader).
 stop_group() {
@@ -56,6 +57,10 @@ stop_group() {
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
+    if [ -n "$traffic_pid" ]; then
+        kill -TERM "$traffic_pid" 2>/dev/null || true
+        wait "$traffic_pid" 2>/dev/null || true
+    fi
     if [ -n "$nginx_pid" ]; then
         stop_group "$nginx_pid" QUIT        # graceful: workers finish and log
         wait "$nginx_pid" 2>/dev/null || true
@@ -141,8 +146,13 @@ setsid "$NGINX" -p "$tmp" -c "$tmp/nginx.conf" -e stderr -g 'daemon off;' </dev/
 nginx_pid=$!
 wait_port "$PORT" nginx
 
+# In the background, so that a signal to this script is handled at once (bash runs traps
+# only between commands, and `wait` is one it interrupts).
 "$PYTHON" "$here/traffic.py" --port "$PORT" --run-dir "$tmp/run" \
-    --timeline "$out/timeline.json" "${quick[@]}"
+    --timeline "$out/timeline.json" "${quick[@]}" &
+traffic_pid=$!
+wait "$traffic_pid"
+traffic_pid=""
 
 stop_group "$nginx_pid" QUIT
 wait "$nginx_pid" 2>/dev/null || true

@@ -26,14 +26,21 @@ from helpers import (
 def live(nginx_bin, tmp_path_factory):
     out = tmp_path_factory.mktemp("live-nginx")
     env = dict(os.environ, NGINX=nginx_bin)
-    proc = subprocess.run(
+    proc = subprocess.Popen(
         ["bash", str(EXAMPLES / "generate.sh"), str(out), "--quick"],
-        stdin=subprocess.DEVNULL, capture_output=True, env=env, timeout=400,
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
     )
+    try:
+        stdout, stderr = proc.communicate(timeout=400)
+    except subprocess.TimeoutExpired:
+        proc.terminate()                      # its trap stops nginx and the backends
+        stdout, stderr = proc.communicate(timeout=60)
+        pytest.fail(f"generate.sh took over 400 s\n{stdout.decode(errors='replace')}"
+                    f"\n{stderr.decode(errors='replace')}")
     assert proc.returncode == 0, (
         f"generate.sh failed ({proc.returncode})\n--- stdout ---\n"
-        f"{proc.stdout.decode(errors='replace')}\n--- stderr ---\n"
-        f"{proc.stderr.decode(errors='replace')}")
+        f"{stdout.decode(errors='replace')}\n--- stderr ---\n"
+        f"{stderr.decode(errors='replace')}")
     with open(out / "timeline.json") as f:
         timeline = json.load(f)
     return out, timeline
