@@ -1,7 +1,9 @@
 //! nginx error-log lines, laid out by `ngx_log_error_core` (time, level, pid#tid, `*connection`)
 //! and `ngx_http_log_error_handler` (the `, client: …, server: …` context after the message).
 
-use memchr::{memchr, memmem};
+use memchr::memchr;
+
+use crate::bytes::{find_byte, has_prefix};
 
 use crate::time::{d2, d4, expect, to_secs};
 
@@ -65,7 +67,7 @@ pub fn parse_nginx_error(line: &[u8]) -> Option<ErrorLine<'_>> {
         out.connection = Some(conn);
         rest = after.strip_prefix(b" ").unwrap_or(after);
     }
-    match memmem::find(rest, b", client: ") {
+    match context_start(rest) {
         Some(end) => {
             out.message = &rest[..end];
             context(&rest[end + 2..], &mut out);
@@ -73,6 +75,18 @@ pub fn parse_nginx_error(line: &[u8]) -> Option<ErrorLine<'_>> {
         None => out.message = rest,
     }
     Some(out)
+}
+
+/// Where `, client: ` starts: the context nginx appends after the message.
+fn context_start(b: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    while let Some(at) = find_byte(b',', &b[from..]).map(|j| from + j) {
+        if has_prefix(&b[at..], b", client: ") {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 /// `2024/03/12 08:13:25` as seconds, read as UTC.
