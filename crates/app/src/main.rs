@@ -1,1 +1,36 @@
-fn main() {}
+//! # faultline
+//!
+//! The binary: command line, pipeline wiring, reports and exit codes (DESIGN §3: `app`
+//! depends on every engine crate; nothing depends on it).
+//!
+//! `faultline analyze FILE…` reads access, error and application logs (plain, gzip, zstd,
+//! stdin), finds the incidents of the report contract, diagnoses each from what the logs
+//! say, and prints a terminal or JSON report. Exit status: 0 when a report was produced,
+//! 2 when no input could be used or the arguments are wrong, 1 with `--fail-on incident`
+//! when an incident was found.
+
+mod analyze;
+mod cli;
+mod engine;
+mod inputs;
+mod pipeline;
+mod report;
+mod terminal;
+mod tz;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    match cli.command {
+        cli::Command::Analyze(args) => match analyze::run(&args) {
+            Ok(code) => ExitCode::from(code),
+            Err(fatal) => {
+                eprintln!("faultline: {}", fatal.message);
+                ExitCode::from(fatal.status)
+            }
+        },
+    }
+}

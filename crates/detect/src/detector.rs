@@ -1,4 +1,6 @@
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
+
+use rustc_hash::FxHashMap;
 
 use faultline_aggregate::{Cell, SeriesKey, Tells};
 use faultline_model::{Cause, FLAG_FAILED_OVER};
@@ -12,6 +14,9 @@ pub trait Classify {
     /// `requests` is the scope's request count over the same span as `tells`.
     fn classify(&self, tells: &Tells, requests: u64) -> Cause;
 }
+
+/// Failed-over attempts on one server within the window that make a degraded finding.
+const DEGRADED_BURST: usize = 5;
 
 #[derive(Debug, Default)]
 struct Pending {
@@ -27,6 +32,14 @@ pub struct Detector<C> {
     classifier: C,
     keys: Vec<SeriesKey>,
     series: Vec<Option<SeriesState>>,
+    /// Series sharing host and route form a group: the scope's whole traffic, whichever
+    /// upstream (or none) answered it.
+    group_of: Vec<u32>,
+    groups: Vec<Vec<u32>>,
+    group_ids: FxHashMap<(Box<[u8]>, Box<[u8]>), u32>,
+    /// Open incidents whose context (requests of the scope) each group feeds.
+    group_ctx: Vec<Vec<usize>>,
+    failovers: FxHashMap<Box<[u8]>, VecDeque<i64>>,
     pending: BTreeMap<i64, Pending>,
     /// Last second processed (everything at or before it is final).
     processed: i64,
@@ -44,6 +57,11 @@ impl<C: Classify> Detector<C> {
             classifier,
             keys: Vec::new(),
             series: Vec::new(),
+            group_of: Vec::new(),
+            groups: Vec::new(),
+            group_ids: FxHashMap::default(),
+            group_ctx: Vec::new(),
+            failovers: FxHashMap::default(),
             pending: BTreeMap::new(),
             processed: i64::MIN,
             max_seen: i64::MIN,
@@ -56,9 +74,31 @@ impl<C: Classify> Detector<C> {
 
     /// Registers a global series id; ids must be registered in order 0, 1, 2…
     pub fn add_series(&mut self, key: SeriesKey) -> u32 {
+        let id = self.keys.len() as u32;
+        let next_group = self.groups.len() as u32;
+        let g = *self
+            .group_ids
+            .entry((key.host.clone(), key.route.clone()))
+            .or_insert(next_group);
+        if g == next_group {
+            self.groups.push(Vec::new());
+            self.group_ctx.push(Vec::new());
+        }
+        self.groups[g as usize].push(id);
+        self.group_of.push(g);
         self.keys.push(key);
         self.series.push(None);
-        (self.keys.len() - 1) as u32
+        id
+    }
+
+    /// Requests of the series' whole group in the window ending at `sec`.
+    fn group_window(&self, series: u32, sec: i64) -> u64 {
+        let g = self.group_of[series as usize] as usize;
+        self.groups[g]
+            .iter()
+            .filter_map(|&s| self.series[s as usize].as_ref())
+            .map(|st| st.window(sec, self.cfg.window_secs).0)
+            .sum()
     }
 
     pub fn series_key(&self, id: u32) -> &SeriesKey {
@@ -96,6 +136,9 @@ impl<C: Classify> Detector<C> {
     fn process_second(&mut self, sec: i64, p: Pending) {
         self.processed = sec;
         for c in &p.cells {
+            for &i in &self.group_ctx[self.group_of[c.series as usize] as usize] {
+                self.incidents[i].context_requests += c.requests as u64;
+            }
             let st = self.series[c.series as usize].get_or_insert_with(|| SeriesState::new(sec));
             st.add_second(sec, c.requests, c.errors);
             if let Some(i) = st.incident {
@@ -113,6 +156,9 @@ impl<C: Classify> Detector<C> {
         }
         for c in &p.cells {
             self.evaluate(sec, c);
+        }
+        if self.open.len() >= 2 {
+            self.merge_open();
         }
         self.close_incidents(sec);
     }
@@ -184,25 +230,21 @@ impl<C: Classify> Detector<C> {
         for e in &recent {
             tells.add(&e.ev, e.at);
         }
-        let cause = self.classifier.classify(&tells, requests);
-        let key = &self.keys[series as usize];
-        let joined = self.open.iter().copied().find(|&i| {
-            let inc = &self.incidents[i];
-            inc.cause_hint == cause
-                && inc.members.iter().any(|m| {
-                    m.key.host == key.host
-                        || (!key.upstream.is_empty() && m.key.upstream == key.upstream)
-                })
-        });
-        let idx = joined.unwrap_or_else(|| {
-            self.incidents.push(Incident::new(sec, cause));
-            self.open.push(self.incidents.len() - 1);
-            self.incidents.len() - 1
-        });
+        let context = self.group_window(series, sec);
+        let cause = self.classifier.classify(&tells, context);
+        let idx = match self.joinable(series, cause) {
+            Some(i) => i,
+            None => {
+                self.incidents.push(Incident::new(sec, cause));
+                self.open.push(self.incidents.len() - 1);
+                self.incidents.len() - 1
+            }
+        };
+        let key = self.keys[series as usize].clone();
         let inc = &mut self.incidents[idx];
         inc.members.push(Member {
             series,
-            key: key.clone(),
+            key,
             requests,
             errors: 0,
         });
@@ -217,6 +259,76 @@ impl<C: Classify> Detector<C> {
             .as_mut()
             .expect("seen")
             .incident = Some(idx);
+        let g = self.group_of[series as usize] as usize;
+        if !self.group_ctx[g].contains(&idx) {
+            self.group_ctx[g].push(idx);
+            self.incidents[idx].context_requests += context;
+        }
+    }
+
+    /// An open incident sharing a host or an upstream with `series` whose cause, when it
+    /// opened or now, is `cause`.
+    fn joinable(&self, series: u32, cause: Cause) -> Option<usize> {
+        let key = &self.keys[series as usize];
+        self.open.iter().copied().find(|&i| {
+            let inc = &self.incidents[i];
+            let shares = inc.members.iter().any(|m| {
+                m.key.host == key.host
+                    || (!key.upstream.is_empty() && m.key.upstream == key.upstream)
+            });
+            shares
+                && (inc.cause_hint == cause
+                    || self.classifier.classify(&inc.tells, inc.context_requests) == cause)
+        })
+    }
+
+    /// Open incidents whose causes have converged on the same one and that share a host or
+    /// an upstream become one (the earlier absorbs the later).
+    fn merge_open(&mut self) {
+        let causes: Vec<Cause> = self
+            .open
+            .iter()
+            .map(|&i| {
+                self.classifier
+                    .classify(&self.incidents[i].tells, self.incidents[i].context_requests)
+            })
+            .collect();
+        for a in 0..self.open.len() {
+            for b in a + 1..self.open.len() {
+                let (i, j) = (self.open[a], self.open[b]);
+                if causes[a] == causes[b] && i != j && self.share_scope(i, j) {
+                    self.absorb(i, j);
+                    self.open.remove(b);
+                    return;
+                }
+            }
+        }
+    }
+
+    fn share_scope(&self, i: usize, j: usize) -> bool {
+        let (x, y) = (&self.incidents[i], &self.incidents[j]);
+        x.members.iter().any(|m| {
+            y.members.iter().any(|n| {
+                m.key.host == n.key.host
+                    || (!m.key.upstream.is_empty() && m.key.upstream == n.key.upstream)
+            })
+        })
+    }
+
+    fn absorb(&mut self, into: usize, from: usize) {
+        let taken = std::mem::replace(&mut self.incidents[from], Incident::new(0, Cause::Unknown));
+        self.incidents[from].open = false;
+        for m in &taken.members {
+            if let Some(st) = self.series[m.series as usize].as_mut() {
+                st.incident = Some(into);
+            }
+            let g = self.group_of[m.series as usize] as usize;
+            self.group_ctx[g].retain(|&x| x != from);
+            if !self.group_ctx[g].contains(&into) {
+                self.group_ctx[g].push(into);
+            }
+        }
+        self.incidents[into].absorb(taken);
     }
 
     fn close_incidents(&mut self, sec: i64) {
@@ -233,6 +345,8 @@ impl<C: Classify> Detector<C> {
                     if let Some(st) = self.series[m.series as usize].as_mut() {
                         st.incident = None;
                     }
+                    let g = self.group_of[m.series as usize] as usize;
+                    self.group_ctx[g].retain(|&x| x != i);
                 }
             } else {
                 still_open.push(i);
@@ -241,19 +355,32 @@ impl<C: Classify> Detector<C> {
         self.open = still_open;
     }
 
+    /// A failed-over attempt. A finding opens when an upstream server shows a burst of them
+    /// (`DEGRADED_BURST` in the trailing window) and stays open while they keep coming.
     fn degraded_event(&mut self, e: &Event) {
         let key = &self.keys[e.ev.series as usize];
-        let gap = self.cfg.degraded_gap_secs;
+        let (gap, window) = (self.cfg.degraded_gap_secs, self.cfg.window_secs);
         let sec = e.ev.sec;
-        let current = self.degraded_open.get(&key.upstream).copied();
-        let idx = match current {
-            Some(i) if sec - self.degraded[i].end <= gap => i,
-            _ => {
+        let recent = self.failovers.entry(key.upstream.clone()).or_default();
+        recent.push_back(sec);
+        while recent.front().is_some_and(|&s| s <= sec - window) || recent.len() > DEGRADED_BURST {
+            recent.pop_front();
+        }
+        let burst = recent.len() >= DEGRADED_BURST;
+        let current = self
+            .degraded_open
+            .get(&key.upstream)
+            .copied()
+            .filter(|&i| sec - self.degraded[i].end <= gap);
+        let idx = match (current, burst) {
+            (Some(i), _) => i,
+            (None, true) => {
+                let start = recent.front().copied().unwrap_or(sec);
                 self.degraded.push(Degraded {
                     upstream: key.upstream.clone(),
-                    start: sec,
+                    start,
                     end: sec,
-                    count: 0,
+                    count: recent.len() as u64 - 1,
                     hosts: Vec::new(),
                     routes: Vec::new(),
                     first: e.at,
@@ -264,6 +391,7 @@ impl<C: Classify> Detector<C> {
                     .insert(key.upstream.clone(), self.degraded.len() - 1);
                 self.degraded.len() - 1
             }
+            (None, false) => return,
         };
         let d = &mut self.degraded[idx];
         d.end = d.end.max(sec);

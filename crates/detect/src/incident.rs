@@ -29,6 +29,9 @@ pub struct Incident {
     /// Still open at the end of the input (it may grow).
     pub open: bool,
     pub requests: u64,
+    /// Requests of every series sharing a host and route with a member, whichever upstream
+    /// (or none) answered them: the traffic the incident's 5xx are a share of.
+    pub context_requests: u64,
     pub errors: u64,
     pub status: BTreeMap<u16, u64>,
     pub members: Vec<Member>,
@@ -50,6 +53,7 @@ impl Incident {
             end: i64::MIN,
             open: true,
             requests: 0,
+            context_requests: 0,
             errors: 0,
             status: BTreeMap::new(),
             members: Vec::new(),
@@ -70,6 +74,34 @@ impl Incident {
                 text: text.into(),
             });
         }
+    }
+
+    /// Takes in everything of another incident of the same cause and scope.
+    pub(crate) fn absorb(&mut self, other: Incident) {
+        self.start = self.start.min(other.start);
+        self.end = self.end.max(other.end);
+        self.requests += other.requests;
+        self.context_requests += other.context_requests;
+        self.errors += other.errors;
+        for (s, c) in other.status {
+            *self.status.entry(s).or_default() += c;
+        }
+        self.tells.merge(&other.tells);
+        for m in other.members {
+            match self.members.iter_mut().find(|x| x.series == m.series) {
+                Some(x) => {
+                    x.requests += m.requests;
+                    x.errors += m.errors;
+                }
+                None => self.members.push(m),
+            }
+        }
+        for s in other.samples {
+            self.add_sample(s.status, s.at, &s.text);
+        }
+        self.last_bad = self.last_bad.max(other.last_bad);
+        self.last_activity = self.last_activity.max(other.last_activity);
+        self.ok_since_bad = self.ok_since_bad.min(other.ok_since_bad);
     }
 
     /// Members carrying at least `share` of the incident's 5xx (all members if none does).

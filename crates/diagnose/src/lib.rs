@@ -86,7 +86,7 @@ fn round2(x: f64) -> f64 {
 pub fn diagnose(inc: &Incident, mut names: Names) -> Diagnosis {
     let facts = Facts {
         tells: &inc.tells,
-        requests: inc.requests,
+        requests: inc.context_requests.max(inc.requests),
     };
     let (cause, score, supports) = classify(&facts);
     names.detail = supports

@@ -74,6 +74,11 @@ impl ChunkReader {
         Ok((reader, comp))
     }
 
+    /// Changes the size of the chunks that follow (e.g. small to sniff, large to parse).
+    pub fn set_capacity(&mut self, capacity: usize) {
+        self.capacity = capacity.max(2);
+    }
+
     /// Uncompressed bytes read so far.
     pub fn bytes_read(&self) -> u64 {
         self.bytes_read
@@ -102,7 +107,7 @@ impl ChunkReader {
                 if self.skipping {
                     match memchr::memchr(b'\n', &buf[filled..]) {
                         Some(i) => {
-                            buf.drain(filled..filled + i);
+                            buf.drain(filled..=filled + i);
                             self.skipping = false;
                         }
                         None => {

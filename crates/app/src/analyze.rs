@@ -1,0 +1,461 @@
+//! `faultline analyze`: read logs once, report.
+
+use std::io::{IsTerminal, Write};
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use faultline_aggregate::Limits;
+use faultline_detect::Config;
+use faultline_formats::{parse_nginx_error, AccessParser, Kind};
+use faultline_model::{format_rfc3339, EventTime};
+
+use crate::cli::{AnalyzeArgs, FailOn, Output};
+use crate::engine::{Engine, InputStats};
+use crate::inputs::{self, Opened};
+use crate::pipeline::{self, Feed};
+use crate::report::{self, InputReport, MalformedSample, Report, Window};
+use crate::terminal;
+use crate::tz::{format_offset, Zone};
+
+/// Exit statuses of the contract.
+pub const EXIT_INCIDENT: u8 = 1;
+pub const EXIT_UNUSABLE: u8 = 2;
+
+/// A failure that ends the run with a message and a status.
+#[derive(Debug)]
+pub struct Fatal {
+    pub message: String,
+    pub status: u8,
+}
+
+/// Compiles the `--log-format` strings (presets by name, else nginx `log_format`).
+pub fn user_formats(args: &AnalyzeArgs) -> Result<Vec<AccessParser>, Fatal> {
+    args.log_format
+        .iter()
+        .map(|s| {
+            let trimmed = s.trim();
+            if AccessParser::presets().contains(&trimmed) {
+                return AccessParser::preset(trimmed);
+            }
+            AccessParser::nginx(trimmed)
+        })
+        .zip(&args.log_format)
+        .map(|(r, s)| {
+            r.map_err(|e| Fatal {
+                message: format!("--log-format {s:?}: {e}"),
+                status: EXIT_UNUSABLE,
+            })
+        })
+        .collect()
+}
+
+pub fn run(args: &AnalyzeArgs) -> Result<u8, Fatal> {
+    let user = user_formats(args)?;
+    let zone = match &args.tz {
+        Some(z) => Some(Zone::parse(z).map_err(|e| Fatal {
+            message: format!("{e:#}"),
+            status: EXIT_UNUSABLE,
+        })?),
+        None => None,
+    };
+    let report = analyze(args, &user, zone.as_ref())?;
+    let rendered = match args.output {
+        Output::Json => {
+            serde_json::to_string_pretty(&report).expect("the report serialises") + "\n"
+        }
+        Output::Terminal => {
+            let color = args.out.is_none()
+                && std::io::stdout().is_terminal()
+                && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+            terminal::render(&report, color)
+        }
+    };
+    write_out(args, &rendered).map_err(|e| Fatal {
+        message: format!("{e:#}"),
+        status: EXIT_UNUSABLE,
+    })?;
+    let failed = args.fail_on == Some(FailOn::Incident) && !report.incidents.is_empty();
+    Ok(if failed { EXIT_INCIDENT } else { 0 })
+}
+
+fn write_out(args: &AnalyzeArgs, text: &str) -> Result<()> {
+    match &args.out {
+        Some(path) => {
+            std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
+        }
+        None => {
+            let mut out = std::io::stdout().lock();
+            match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                other => other.context("cannot write to stdout"),
+            }
+        }
+    }
+}
+
+enum Slot {
+    Opened(Box<Opened>),
+    Failed(String),
+}
+
+pub fn analyze(
+    args: &AnalyzeArgs,
+    user: &[AccessParser],
+    zone: Option<&Zone>,
+) -> Result<Report, Fatal> {
+    let specs = inputs::expand(&args.files);
+    let stdin_uses = specs.iter().filter(|s| s.path.is_none()).count();
+    if stdin_uses > 1 {
+        return Err(Fatal {
+            message: "`-` (stdin) can be named only once".into(),
+            status: EXIT_UNUSABLE,
+        });
+    }
+    let sources: Vec<String> = specs.iter().map(|s| s.display.clone()).collect();
+    let mut slots: Vec<Slot> = specs
+        .into_iter()
+        .map(|spec| match inputs::open(spec, user) {
+            Ok(o) => Slot::Opened(Box::new(o)),
+            Err(f) => Slot::Failed(f.error),
+        })
+        .collect();
+
+    let mut access: Vec<usize> = slots
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| matches!(s, Slot::Opened(o) if inputs::is_access(o)))
+        .map(|(i, _)| i)
+        .collect();
+    if access.is_empty() {
+        return Err(no_usable_input(&slots, &sources));
+    }
+    access.sort_by_key(|&i| match &slots[i] {
+        Slot::Opened(o) => (o.first_secs.is_none(), o.first_secs.unwrap_or(0), i),
+        Slot::Failed(_) => (true, 0, i),
+    });
+
+    let mut engine = Engine::new(Config::default(), slots.len());
+    let mut feeds = Vec::new();
+    let mut total_bytes = 0u64;
+    let mut all_plain = true;
+    for &i in &access {
+        let Slot::Opened(o) = std::mem::replace(&mut slots[i], Slot::Failed(String::new())) else {
+            continue;
+        };
+        let o = *o;
+        all_plain &= o.compression == faultline_ingest::Compression::None && o.size.is_some();
+        total_bytes += o.size.unwrap_or(0);
+        let parser = Arc::new(
+            o.detection
+                .access
+                .clone()
+                .expect("access inputs have a parser"),
+        );
+        feeds.push((
+            i,
+            Feed {
+                input: i as u32,
+                reader: o.reader,
+                head: o.head,
+                parser,
+            },
+            o.detection,
+        ));
+    }
+    let detections: Vec<(usize, faultline_formats::Detection)> =
+        feeds.iter().map(|(i, _, d)| (*i, d.clone())).collect();
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+    let progress = progress_bar(args, all_plain.then_some(total_bytes));
+    let callback = progress
+        .clone()
+        .map(|pb| Box::new(move |n: u64| pb.set_position(n)) as pipeline::Progress);
+    let summary = pipeline::run(
+        feeds.into_iter().map(|(_, f, _)| f).collect(),
+        threads,
+        Limits::default(),
+        &mut engine,
+        callback,
+    );
+    if let Some(pb) = progress {
+        pb.finish_and_clear();
+    }
+    let outcome = engine.finish();
+    let mut stats = outcome.inputs;
+
+    let access_offset = access
+        .iter()
+        .find_map(|&i| stats[i].first.map(|t| t.offset))
+        .unwrap_or(0);
+    let mut assumptions = Vec::new();
+    let mut input_reports = Vec::with_capacity(slots.len());
+    for (i, slot) in slots.into_iter().enumerate() {
+        let det = detections.iter().find(|(j, _)| *j == i).map(|(_, d)| d);
+        let rep = match (slot, det) {
+            (_, Some(d)) => access_report(&sources[i], d, &stats[i]),
+            (Slot::Opened(o), None) => {
+                let o = *o;
+                let (rep, assumption) = other_report(o, zone, access_offset, &mut stats[i]);
+                if let Some(a) = assumption {
+                    if !assumptions.contains(&a) {
+                        assumptions.push(a);
+                    }
+                }
+                rep
+            }
+            (Slot::Failed(e), None) => failed_report(&sources[i], e),
+        };
+        input_reports.push(rep);
+    }
+    if summary.routes_folded {
+        assumptions.push(format!(
+            "more than {} distinct routes: the rest are counted under the route \"other\"",
+            Limits::default().routes
+        ));
+    }
+
+    let first = stats.iter().filter_map(|s| s.first).min_by_key(|t| t.secs);
+    let last = stats.iter().filter_map(|s| s.last).max_by_key(|t| t.secs);
+    let share = Config::default().scope_share;
+    let mut findings: Vec<report::Finding> = outcome
+        .degraded
+        .iter()
+        .map(|d| report::degraded_finding(d, access_offset, &sources))
+        .collect();
+    findings.extend(parse_health(&input_reports, &stats));
+    Ok(Report {
+        version: 1,
+        generated_at: now_rfc3339(),
+        window: Window {
+            start: first.map(rfc),
+            end: last.map(rfc),
+        },
+        assumptions,
+        inputs: input_reports,
+        totals: report::totals(&summary),
+        incidents: outcome
+            .incidents
+            .iter()
+            .map(|inc| report::incident_report(inc, share, access_offset, &sources))
+            .collect(),
+        findings,
+        error_groups: Vec::new(),
+        top: report::top(&summary),
+        timeline: report::timeline_report(&outcome.timeline, access_offset),
+    })
+}
+
+fn rfc(t: EventTime) -> String {
+    t.rfc3339()
+}
+
+fn now_rfc3339() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    format_rfc3339(secs, 0).replace("+00:00", "Z")
+}
+
+fn progress_bar(args: &AnalyzeArgs, total: Option<u64>) -> Option<indicatif::ProgressBar> {
+    if args.no_progress || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let pb = match total {
+        Some(t) if t > 64 * 1024 * 1024 => indicatif::ProgressBar::new(t),
+        Some(_) => return None,
+        None => indicatif::ProgressBar::new_spinner(),
+    };
+    let style = if total.is_some() {
+        "{bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}"
+    } else {
+        "{spinner} {bytes} read, {bytes_per_sec}"
+    };
+    pb.set_style(indicatif::ProgressStyle::with_template(style).expect("valid template"));
+    pb.set_draw_target(indicatif::ProgressDrawTarget::stderr_with_hz(4));
+    Some(pb)
+}
+
+fn samples(st: &InputStats) -> Vec<MalformedSample> {
+    st.samples
+        .iter()
+        .map(|m| MalformedSample {
+            line: m.line,
+            reason: m.reason.to_string(),
+            text: report::clean_text(&m.text),
+        })
+        .collect()
+}
+
+fn access_report(path: &str, d: &faultline_formats::Detection, st: &InputStats) -> InputReport {
+    InputReport {
+        path: path.to_string(),
+        kind: "access",
+        format: Some(d.format.clone()),
+        log_format: d.access.as_ref().map(|p| p.name().to_string()),
+        lines: st.lines,
+        parsed: st.parsed,
+        malformed: st.malformed,
+        malformed_samples: samples(st),
+        error: st.error.clone(),
+    }
+}
+
+fn failed_report(path: &str, error: String) -> InputReport {
+    InputReport {
+        path: path.to_string(),
+        kind: "unknown",
+        format: None,
+        log_format: None,
+        lines: 0,
+        parsed: 0,
+        malformed: 0,
+        malformed_samples: Vec::new(),
+        error: Some(error),
+    }
+}
+
+/// Error and application logs: counted, and error-log times widen the window.
+fn other_report(
+    mut o: Opened,
+    zone: Option<&Zone>,
+    access_offset: i32,
+    st: &mut InputStats,
+) -> (InputReport, Option<String>) {
+    let is_error = o.detection.kind == Kind::Error;
+    let mut buf = std::mem::take(&mut o.head);
+    o.reader.set_capacity(pipeline::CHUNK_BYTES);
+    let mut used_offset = None;
+    loop {
+        for raw in buf.split(|&b| b == b'\n') {
+            let line = inputs::trim_eol(raw);
+            st.physical += 1;
+            if line.is_empty() {
+                continue;
+            }
+            st.lines += 1;
+            if !is_error {
+                st.parsed += 1;
+                continue;
+            }
+            match parse_nginx_error(line) {
+                Some(e) if line.len() <= pipeline::MAX_LINE => {
+                    st.parsed += 1;
+                    let offset = zone.map_or(access_offset, |z| z.offset_at(e.local_secs));
+                    used_offset.get_or_insert(offset);
+                    let t = EventTime {
+                        secs: e.local_secs - offset as i64,
+                        offset,
+                    };
+                    st.widen(Some(t), Some(t));
+                }
+                _ => {
+                    st.malformed += 1;
+                    if st.samples.len() < pipeline::MALFORMED_SAMPLES {
+                        st.samples.push(pipeline::Malformed {
+                            line: st.physical,
+                            reason: "not an nginx error-log line",
+                            text: line[..line.len().min(200)].to_vec(),
+                        });
+                    }
+                }
+            }
+        }
+        match o.reader.next_chunk(&mut buf) {
+            Ok(true) => {
+                // A chunk ends with a newline; the split above yields one empty tail per chunk.
+                st.physical -= 1;
+            }
+            Ok(false) => break,
+            Err(e) => {
+                st.error = Some(format!("read error: {e}"));
+                break;
+            }
+        }
+    }
+    let assumption = (is_error && used_offset.is_some()).then(|| match zone {
+        Some(z) => format!(
+            "{} has no time zone: read in {} (--tz)",
+            o.spec.display,
+            z.describe()
+        ),
+        None => format!(
+            "{} has no time zone: read as {}, the offset of the access log",
+            o.spec.display,
+            format_offset(access_offset)
+        ),
+    });
+    let rep = InputReport {
+        path: o.spec.display.clone(),
+        kind: if is_error { "error" } else { "app" },
+        format: Some(o.detection.format.clone()),
+        log_format: None,
+        lines: st.lines,
+        parsed: st.parsed,
+        malformed: st.malformed,
+        malformed_samples: samples(st),
+        error: st.error.clone(),
+    };
+    (rep, assumption)
+}
+
+/// An input whose lines did not parse in notable numbers.
+fn parse_health(inputs: &[InputReport], stats: &[InputStats]) -> Vec<report::Finding> {
+    inputs
+        .iter()
+        .zip(stats)
+        .filter(|(r, _)| r.kind == "access" && r.lines > 0 && r.malformed * 100 >= r.lines)
+        .map(|(r, st)| {
+            let first = st.samples.first();
+            report::Finding {
+                kind: "parse_health",
+                start: st.first.map(rfc),
+                end: st.last.map(rfc),
+                scope: report::Scope {
+                    hosts: vec![],
+                    routes: vec![],
+                    upstreams: vec![],
+                },
+                summary: format!(
+                    "{}: {:.1} % of lines did not parse as the {} format{}",
+                    r.path,
+                    r.malformed as f64 * 100.0 / r.lines as f64,
+                    r.log_format.as_deref().unwrap_or("detected"),
+                    first.map_or(String::new(), |m| format!(
+                        " (first at line {}: {})",
+                        m.line, m.reason
+                    ))
+                ),
+                evidence: Vec::new(),
+            }
+        })
+        .collect()
+}
+
+fn no_usable_input(slots: &[Slot], sources: &[String]) -> Fatal {
+    let mut msg = String::from("no input could be used as an access log:\n");
+    for (slot, src) in slots.iter().zip(sources) {
+        let what = match slot {
+            Slot::Failed(e) => e.clone(),
+            Slot::Opened(o) => match o.detection.kind {
+                Kind::Error => "an nginx error log (it needs an access log beside it)".into(),
+                _ if o.detection.sampled == 0 => "empty".into(),
+                _ => format!(
+                    "not a known access-log format ({} of its first {} lines matched none)",
+                    o.detection.sampled - o.detection.matched.min(o.detection.sampled),
+                    o.detection.sampled
+                ),
+            },
+        };
+        msg.push_str(&format!("  {src}: {what}\n"));
+    }
+    msg.push_str(
+        "pass the nginx log_format of your access log with --log-format '<the format string>' \
+         (or a preset: --log-format combined|main|extended|upstream_time|upstreaminfo) and, \
+         for another dialect, --format",
+    );
+    Fatal {
+        message: msg,
+        status: EXIT_UNUSABLE,
+    }
+}

@@ -1,0 +1,258 @@
+//! The hot path (DESIGN §4): a reader thread cuts inputs into chunks of whole lines, worker
+//! threads parse and aggregate them into per-worker shards, and the calling thread applies
+//! the ordered part of each chunk (cells and events) to the engine in input order.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crossbeam_channel::{bounded, unbounded};
+use faultline_aggregate::{ChunkOut, Limits, Shard, Summary};
+use faultline_formats::{AccessParser, Record, TimeCache};
+use faultline_ingest::ChunkReader;
+use faultline_model::EventTime;
+
+use crate::engine::Engine;
+use crate::inputs::trim_eol;
+
+/// Lines longer than this are malformed, whatever they hold.
+pub const MAX_LINE: usize = 64 * 1024;
+/// Bytes per chunk handed to a worker.
+pub const CHUNK_BYTES: usize = 4 * 1024 * 1024;
+/// Malformed lines kept as samples per input.
+pub const MALFORMED_SAMPLES: usize = 5;
+const SAMPLE_TEXT: usize = 200;
+
+/// A malformed line kept for the report.
+#[derive(Debug, Clone)]
+pub struct Malformed {
+    pub line: u64,
+    pub reason: &'static str,
+    pub text: Vec<u8>,
+}
+
+/// Counts of one chunk; line numbers are relative to the chunk.
+#[derive(Debug, Default)]
+pub struct ChunkStats {
+    /// Every `\n`-terminated line, empty ones included (to number lines).
+    pub physical: u64,
+    pub lines: u64,
+    pub parsed: u64,
+    pub malformed: u64,
+    pub samples: Vec<Malformed>,
+    pub first: Option<EventTime>,
+    pub last: Option<EventTime>,
+}
+
+/// A chunk to parse.
+#[derive(Debug)]
+pub struct Job {
+    pub input: u32,
+    pub seq: u64,
+    pub buf: Vec<u8>,
+    pub parser: Arc<AccessParser>,
+}
+
+/// A parsed chunk.
+#[derive(Debug)]
+pub struct Done {
+    pub input: u32,
+    pub seq: u64,
+    pub worker: usize,
+    pub buf: Vec<u8>,
+    pub out: ChunkOut,
+    pub stats: ChunkStats,
+}
+
+/// One worker's state: its shard and its timestamp cache.
+#[derive(Debug)]
+pub struct Worker {
+    pub id: usize,
+    pub shard: Shard,
+    cache: TimeCache,
+    last_sec: i64,
+}
+
+impl Worker {
+    pub fn new(id: usize, limits: Limits) -> Self {
+        Worker {
+            id,
+            shard: Shard::new(limits),
+            cache: TimeCache::default(),
+            last_sec: 0,
+        }
+    }
+
+    /// Parses every line of a chunk into the shard.
+    pub fn process(&mut self, job: Job) -> Done {
+        let mut stats = ChunkStats::default();
+        let parser = &*job.parser;
+        self.shard.set_has_upstream(parser.has_upstream());
+        let mut rec = Record::default();
+        let mut start = 0;
+        let buf = &job.buf;
+        while start < buf.len() {
+            let end = memchr::memchr(b'\n', &buf[start..]).map_or(buf.len(), |i| start + i);
+            let line = trim_eol(&buf[start..end]);
+            start = end + 1;
+            stats.physical += 1;
+            if line.is_empty() {
+                continue;
+            }
+            stats.lines += 1;
+            let result = if line.len() > MAX_LINE {
+                Err("line longer than 64 KiB")
+            } else {
+                parser
+                    .parse(line, &mut rec, &mut self.cache)
+                    .map_err(|e| e.reason)
+            };
+            match result {
+                Ok(()) => {
+                    stats.parsed += 1;
+                    if let Some(t) = rec.time {
+                        self.last_sec = t.secs;
+                        if stats.first.is_none_or(|f| t.secs < f.secs) {
+                            stats.first = Some(t);
+                        }
+                        if stats.last.is_none_or(|l| t.secs > l.secs) {
+                            stats.last = Some(t);
+                        }
+                    }
+                    self.shard
+                        .observe(&rec, self.last_sec, stats.physical, line);
+                }
+                Err(reason) => {
+                    stats.malformed += 1;
+                    if stats.samples.len() < MALFORMED_SAMPLES {
+                        let keep = line.len().min(SAMPLE_TEXT);
+                        stats.samples.push(Malformed {
+                            line: stats.physical,
+                            reason,
+                            text: line[..keep].to_vec(),
+                        });
+                    }
+                }
+            }
+        }
+        Done {
+            input: job.input,
+            seq: job.seq,
+            worker: self.id,
+            buf: job.buf,
+            out: self.shard.take_chunk(),
+            stats,
+        }
+    }
+}
+
+/// An access input ready to be read.
+#[derive(Debug)]
+pub struct Feed {
+    pub input: u32,
+    pub reader: ChunkReader,
+    pub head: Vec<u8>,
+    pub parser: Arc<AccessParser>,
+}
+
+/// Progress callback: bytes read so far.
+pub type Progress = Box<dyn Fn(u64) + Send>;
+
+/// Runs the threads over `feeds` (in order) and returns the merged summary. Read errors
+/// after the start are reported per input through the engine.
+pub fn run(
+    feeds: Vec<Feed>,
+    threads: usize,
+    limits: Limits,
+    engine: &mut Engine,
+    progress: Option<Progress>,
+) -> Summary {
+    let threads = threads.max(1);
+    let (job_tx, job_rx) = bounded::<Job>(threads * 2);
+    let (done_tx, done_rx) = unbounded::<Done>();
+    let (free_tx, free_rx) = unbounded::<Vec<u8>>();
+    let (err_tx, err_rx) = unbounded::<(u32, String)>();
+    std::thread::scope(|s| {
+        s.spawn(move || read_all(feeds, job_tx, free_rx, err_tx, progress));
+        let mut handles = Vec::new();
+        for id in 0..threads {
+            let (rx, tx) = (job_rx.clone(), done_tx.clone());
+            handles.push(s.spawn(move || {
+                let mut w = Worker::new(id, limits);
+                for job in rx {
+                    if tx.send(w.process(job)).is_err() {
+                        break;
+                    }
+                }
+                w.shard.into_summary()
+            }));
+        }
+        drop(done_tx);
+        drop(job_rx);
+        let mut next = 0u64;
+        let mut waiting: BTreeMap<u64, Done> = BTreeMap::new();
+        for done in done_rx {
+            waiting.insert(done.seq, done);
+            while let Some(d) = waiting.remove(&next) {
+                let buf = engine.apply(d);
+                let _ = free_tx.send(buf);
+                next += 1;
+            }
+        }
+        for (input, e) in err_rx.try_iter() {
+            engine.read_error(input, e);
+        }
+        let mut summary = Summary::default();
+        for h in handles {
+            summary.merge(h.join().expect("a parsing thread panicked"));
+        }
+        summary
+    })
+}
+
+fn read_all(
+    feeds: Vec<Feed>,
+    jobs: crossbeam_channel::Sender<Job>,
+    free: crossbeam_channel::Receiver<Vec<u8>>,
+    errors: crossbeam_channel::Sender<(u32, String)>,
+    progress: Option<Progress>,
+) {
+    let mut seq = 0u64;
+    let mut total = 0u64;
+    for mut feed in feeds {
+        let send = |buf: Vec<u8>, seq: &mut u64| {
+            let job = Job {
+                input: feed.input,
+                seq: *seq,
+                buf,
+                parser: feed.parser.clone(),
+            };
+            *seq += 1;
+            jobs.send(job).is_ok()
+        };
+        if !send(std::mem::take(&mut feed.head), &mut seq) {
+            return;
+        }
+        feed.reader.set_capacity(CHUNK_BYTES);
+        let mut before = feed.reader.bytes_read();
+        loop {
+            let mut buf = free.try_recv().unwrap_or_default();
+            match feed.reader.next_chunk(&mut buf) {
+                Ok(true) => {
+                    if !send(buf, &mut seq) {
+                        return;
+                    }
+                }
+                Ok(false) => break,
+                Err(e) => {
+                    let _ = errors.send((feed.input, format!("read error: {e}")));
+                    break;
+                }
+            }
+            if let Some(p) = &progress {
+                total += feed.reader.bytes_read() - before;
+                before = feed.reader.bytes_read();
+                p(total);
+            }
+        }
+    }
+}

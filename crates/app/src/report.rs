@@ -1,0 +1,431 @@
+//! The report document of the contract (`contract/report.md`, version 1), built from the
+//! engine's outcome. The same structs serialise to JSON and feed the terminal renderer.
+
+use std::collections::BTreeMap;
+
+use faultline_aggregate::{KeyStats, Summary, Timeline};
+use faultline_detect::{Degraded, Incident};
+use faultline_diagnose::{diagnose, Diagnosis, Names};
+use faultline_model::{format_rfc3339, StatusClass};
+use serde::Serialize;
+
+/// Rows kept in `top.routes` and `top.upstreams`.
+pub const TOP_ROWS: usize = 20;
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub version: u32,
+    pub generated_at: String,
+    pub window: Window,
+    pub assumptions: Vec<String>,
+    pub inputs: Vec<InputReport>,
+    pub totals: Totals,
+    pub incidents: Vec<IncidentReport>,
+    pub findings: Vec<Finding>,
+    pub error_groups: Vec<serde_json::Value>,
+    pub top: Top,
+    pub timeline: TimelineReport,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Window {
+    pub start: Option<String>,
+    pub end: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MalformedSample {
+    pub line: u64,
+    pub reason: String,
+    pub text: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct InputReport {
+    pub path: String,
+    pub kind: &'static str,
+    pub format: Option<String>,
+    /// The preset or `custom` log format that matched (access logs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_format: Option<String>,
+    pub lines: u64,
+    pub parsed: u64,
+    pub malformed: u64,
+    pub malformed_samples: Vec<MalformedSample>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Totals {
+    pub requests: u64,
+    pub by_status: BTreeMap<String, u64>,
+    pub by_class: BTreeMap<String, u64>,
+    pub server_error_rate: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Scope {
+    pub hosts: Vec<String>,
+    pub routes: Vec<String>,
+    pub upstreams: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EvidenceReport {
+    pub source: String,
+    pub line: u64,
+    pub count: u64,
+    pub text: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
+    /// The first matching raw line.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sample: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Alternative {
+    pub cause: &'static str,
+    pub confidence: f64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DiagnosisReport {
+    pub cause: &'static str,
+    pub category: &'static str,
+    pub confidence: f64,
+    pub summary: String,
+    pub reasons: Vec<String>,
+    pub evidence: Vec<EvidenceReport>,
+    pub remediation: Vec<String>,
+    pub alternatives: Vec<Alternative>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct IncidentReport {
+    pub id: String,
+    pub state: &'static str,
+    pub start: String,
+    pub end: String,
+    pub requests: u64,
+    pub errors: u64,
+    pub status: BTreeMap<String, u64>,
+    pub scope: Scope,
+    pub diagnosis: DiagnosisReport,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Finding {
+    pub kind: &'static str,
+    pub start: Option<String>,
+    pub end: Option<String>,
+    pub scope: Scope,
+    pub summary: String,
+    pub evidence: Vec<EvidenceReport>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct RouteRow {
+    pub route: String,
+    pub requests: u64,
+    pub errors_5xx: u64,
+    pub p50_ms: Option<f64>,
+    pub p90_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct UpstreamRow {
+    pub upstream: String,
+    pub requests: u64,
+    pub errors_5xx: u64,
+    pub p50_ms: Option<f64>,
+    pub p90_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CountRow {
+    pub name: String,
+    pub requests: u64,
+    pub errors_5xx: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Top {
+    pub routes: Vec<RouteRow>,
+    pub upstreams: Vec<UpstreamRow>,
+    pub hosts: Vec<CountRow>,
+    pub methods: Vec<CountRow>,
+}
+
+/// Requests and 5xx over time (an addition to the contract's fields).
+#[derive(Debug, Serialize)]
+pub struct TimelineReport {
+    pub bucket_secs: i64,
+    pub buckets: Vec<TimelineBucket>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TimelineBucket {
+    pub start: String,
+    pub requests: u64,
+    pub errors_5xx: u64,
+    pub by_code: BTreeMap<String, u64>,
+}
+
+/// Text from a log, made safe for JSON consumers and terminals alike: valid UTF-8 with
+/// control characters written as `\xHH`.
+pub fn clean_text(raw: &[u8]) -> String {
+    let lossy = String::from_utf8_lossy(raw);
+    let mut s = String::with_capacity(lossy.len());
+    for ch in lossy.chars() {
+        if ch.is_control() {
+            s.push_str(&format!("\\x{:02X}", ch as u32 & 0xff));
+        } else {
+            s.push(ch);
+        }
+    }
+    s
+}
+
+fn text(raw: &[u8]) -> String {
+    clean_text(raw)
+}
+
+pub fn totals(summary: &Summary) -> Totals {
+    let mut by_status = BTreeMap::new();
+    let mut by_class: BTreeMap<String, u64> = BTreeMap::new();
+    for (status, count) in summary.statuses() {
+        by_status.insert(format!("{status:03}"), count);
+        let class = StatusClass::of(status).map_or("other", |c| c.label());
+        *by_class.entry(class.to_string()).or_default() += count;
+    }
+    let requests = summary.requests();
+    let errors = by_class.get("5xx").copied().unwrap_or(0);
+    let rate = if requests == 0 {
+        0.0
+    } else {
+        errors as f64 / requests as f64
+    };
+    Totals {
+        requests,
+        by_status,
+        by_class,
+        server_error_rate: (rate * 1e6).round() / 1e6,
+    }
+}
+
+fn sorted_rows(map: &rustc_hash::FxHashMap<Box<[u8]>, KeyStats>) -> Vec<(&[u8], &KeyStats)> {
+    let mut rows: Vec<(&[u8], &KeyStats)> = map.iter().map(|(k, v)| (&**k, v)).collect();
+    rows.sort_by(|a, b| {
+        b.1.errors_5xx
+            .cmp(&a.1.errors_5xx)
+            .then(b.1.requests.cmp(&a.1.requests))
+            .then(a.0.cmp(b.0))
+    });
+    rows
+}
+
+pub fn top(summary: &Summary) -> Top {
+    let q = |s: &KeyStats, p: f64| s.latency.quantile_ms(p);
+    let routes = sorted_rows(&summary.routes)
+        .into_iter()
+        .take(TOP_ROWS)
+        .map(|(k, s)| RouteRow {
+            route: text(k),
+            requests: s.requests,
+            errors_5xx: s.errors_5xx,
+            p50_ms: q(s, 0.5),
+            p90_ms: q(s, 0.9),
+            p99_ms: q(s, 0.99),
+        })
+        .collect();
+    let upstreams = sorted_rows(&summary.upstreams)
+        .into_iter()
+        .filter(|(k, _)| !k.is_empty())
+        .take(TOP_ROWS)
+        .map(|(k, s)| UpstreamRow {
+            upstream: text(k),
+            requests: s.requests,
+            errors_5xx: s.errors_5xx,
+            p50_ms: q(s, 0.5),
+            p90_ms: q(s, 0.9),
+            p99_ms: q(s, 0.99),
+        })
+        .collect();
+    let counts = |m| {
+        sorted_rows(m)
+            .into_iter()
+            .take(TOP_ROWS)
+            .map(|(k, s)| CountRow {
+                name: text(k),
+                requests: s.requests,
+                errors_5xx: s.errors_5xx,
+            })
+            .collect()
+    };
+    Top {
+        routes,
+        upstreams,
+        hosts: counts(&summary.hosts),
+        methods: counts(&summary.methods),
+    }
+}
+
+fn fnv1a(data: &str) -> u32 {
+    data.bytes().fold(0x811c_9dc5u32, |h, b| {
+        (h ^ b as u32).wrapping_mul(0x0100_0193)
+    })
+}
+
+/// `inc-` + UTC start + 8 hex digits of a hash of cause and scope.
+pub fn incident_id(start: i64, cause: &str, scope: &Scope) -> String {
+    let utc = format_rfc3339(start, 0);
+    let compact: String = utc[..19]
+        .chars()
+        .filter(|c| *c != '-' && *c != ':')
+        .collect();
+    let key = format!(
+        "{cause}|{}|{}|{}",
+        scope.hosts.join(","),
+        scope.routes.join(","),
+        scope.upstreams.join(",")
+    );
+    format!("inc-{compact}-{:08x}", fnv1a(&key))
+}
+
+fn dedup_sorted(v: impl Iterator<Item = String>) -> Vec<String> {
+    let mut out: Vec<String> = v.filter(|s| !s.is_empty()).collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+pub fn scope_of(inc: &Incident, share: f64) -> Scope {
+    let members = inc.scope_members(share);
+    Scope {
+        hosts: dedup_sorted(members.iter().map(|m| text(&m.key.host))),
+        routes: dedup_sorted(members.iter().map(|m| text(&m.key.route))),
+        upstreams: dedup_sorted(members.iter().map(|m| text(&m.key.upstream))),
+    }
+}
+
+pub fn evidence_of(d: &Diagnosis, sources: &[String]) -> Vec<EvidenceReport> {
+    d.evidence
+        .iter()
+        .map(|e| EvidenceReport {
+            source: sources
+                .get(e.at.input as usize)
+                .cloned()
+                .unwrap_or_default(),
+            line: e.at.line,
+            count: e.count,
+            text: e.text.clone(),
+            signature: e.signature.clone(),
+            sample: e.sample.as_deref().map(text),
+        })
+        .collect()
+}
+
+pub fn incident_report(
+    inc: &Incident,
+    share: f64,
+    offset: i32,
+    sources: &[String],
+) -> IncidentReport {
+    let scope = scope_of(inc, share);
+    let names = Names {
+        upstreams: scope.upstreams.join(", "),
+        hosts: scope.hosts.join(", "),
+        routes: scope.routes.join(", "),
+        detail: None,
+    };
+    let d = diagnose(inc, names);
+    let id = incident_id(inc.start, d.cause.id(), &scope);
+    IncidentReport {
+        id,
+        state: if inc.open { "open" } else { "resolved" },
+        start: format_rfc3339(inc.start, offset),
+        end: format_rfc3339(inc.end, offset),
+        requests: inc.requests,
+        errors: inc.errors,
+        status: inc
+            .status
+            .iter()
+            .map(|(s, c)| (format!("{s:03}"), *c))
+            .collect(),
+        scope,
+        diagnosis: DiagnosisReport {
+            cause: d.cause.id(),
+            category: d.cause.category().id(),
+            confidence: d.confidence,
+            summary: d.summary.clone(),
+            reasons: d.reasons.clone(),
+            evidence: evidence_of(&d, sources),
+            remediation: d.remediation.clone(),
+            alternatives: d
+                .alternatives
+                .iter()
+                .map(|(c, x)| Alternative {
+                    cause: c.id(),
+                    confidence: *x,
+                })
+                .collect(),
+        },
+    }
+}
+
+pub fn degraded_finding(d: &Degraded, offset: i32, sources: &[String]) -> Finding {
+    let up = text(&d.upstream);
+    let statuses: Vec<String> = d
+        .failed_status
+        .iter()
+        .map(|(s, c)| format!("{c}× {s:03}"))
+        .collect();
+    Finding {
+        kind: "degraded_upstream",
+        start: Some(format_rfc3339(d.start, offset)),
+        end: Some(format_rfc3339(d.end, offset)),
+        scope: Scope {
+            hosts: dedup_sorted(d.hosts.iter().map(|h| text(h))),
+            routes: dedup_sorted(d.routes.iter().map(|r| text(r))),
+            upstreams: vec![up.clone()],
+        },
+        summary: format!(
+            "{} requests failed on {up} ({}) and were retried on another server: clients did not see it, but the server is failing",
+            d.count,
+            statuses.join(", ")
+        ),
+        evidence: vec![EvidenceReport {
+            source: sources.get(d.first.input as usize).cloned().unwrap_or_default(),
+            line: d.first.line,
+            count: d.count,
+            text: "upstream_status lists a failed attempt before the answer (e.g. 502, 200)".into(),
+            signature: None,
+            sample: d.sample.as_deref().map(text),
+        }],
+    }
+}
+
+pub fn timeline_report(t: &Timeline, offset: i32) -> TimelineReport {
+    const CODES: [&str; 5] = ["500", "502", "503", "504", "5xx_other"];
+    TimelineReport {
+        bucket_secs: t.width_secs(),
+        buckets: t
+            .buckets()
+            .map(|(start, b)| TimelineBucket {
+                start: format_rfc3339(start, offset),
+                requests: b.requests,
+                errors_5xx: b.errors_5xx,
+                by_code: CODES
+                    .iter()
+                    .zip(b.by_code)
+                    .filter(|(_, c)| *c > 0)
+                    .map(|(k, c)| (k.to_string(), c))
+                    .collect(),
+            })
+            .collect(),
+    }
+}
