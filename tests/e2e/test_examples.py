@@ -99,7 +99,21 @@ def test_incident_scopes(report, timeline):
 
 def test_incident_ids_and_order(report):
     check_incident_basics(report)
-    assert all(i["state"] == "resolved" for i in report["incidents"]), incidents_text(report)
+
+
+def test_incident_state_follows_the_closing_rule(report, timeline):
+    # A bad second looks back 10 s, and an incident closes after 10 s without one (its
+    # scopes here see 20 good responses well within 10 s). So an incident whose last 5xx is
+    # more than ~20 s before the end of the input is resolved; one closer is still open:
+    # C, followed by the 15 s healthy tail.
+    end = ts(report["window"]["end"])
+    for phase in incident_phases(timeline):
+        inc = phase_incident(report, phase)
+        quiet = end - ts(inc["end"])
+        if quiet > 23:
+            assert inc["state"] == "resolved", (quiet, incidents_text(report))
+        elif quiet < 19:
+            assert inc["state"] == "open", (quiet, incidents_text(report))
 
 
 @pytest.mark.parametrize("phase_name, needle", [
