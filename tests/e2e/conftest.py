@@ -3,11 +3,14 @@
 import json
 import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
 
-from helpers import REPO, Faultline
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # helpers.py, whatever --import-mode
+
+from helpers import REPO, Faultline  # noqa: E402
 
 
 def pytest_report_header(config):
