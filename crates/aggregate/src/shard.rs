@@ -24,7 +24,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            routes: 2000,
+            routes: 4000,
             hosts: 500,
             upstreams: 1000,
             series: 20_000,

@@ -1,9 +1,11 @@
-//! A mergeable log-linear histogram of durations (HDR-style): 32 sub-buckets per power of two,
-//! so any quantile is within ~3 % of the true value, in a fixed 4 KiB whatever the count.
+//! A mergeable log-linear histogram of durations (HDR-style): 16 sub-buckets per power of two
+//! and the bucket's midpoint as the answer, so any quantile is within ~3 % of the true value,
+//! in a fixed 2.3 KiB whatever the count. Durations are capped at 2^40 µs (12 days).
 
-const SUB_BITS: u32 = 5;
+const SUB_BITS: u32 = 4;
 const SUB: usize = 1 << SUB_BITS;
-const BUCKETS: usize = (64 - SUB_BITS as usize + 1) * SUB;
+const MAX_BITS: u32 = 40;
+const BUCKETS: usize = (MAX_BITS - SUB_BITS + 1) as usize * SUB;
 
 /// Quantiles of durations in microseconds. Adding is a few instructions and never allocates
 /// after the first value; two sketches merge exactly.
@@ -22,6 +24,7 @@ impl std::fmt::Debug for LatencySketch {
 }
 
 fn index(us: u64) -> usize {
+    let us = us.min((1u64 << MAX_BITS) - 1);
     if us < SUB as u64 {
         return us as usize;
     }
@@ -134,6 +137,6 @@ mod tests {
         s.add(3);
         assert_eq!(s.quantile_us(0.5), Some(3.0));
         s.add(u64::MAX);
-        assert!(s.quantile_us(1.0).unwrap() > 1e18);
+        assert!(s.quantile_us(1.0).unwrap() > 1e12);
     }
 }

@@ -57,12 +57,10 @@ pub fn sparkline(values: &[u64], width: usize) -> String {
     cells
         .iter()
         .map(|&v| {
-            if v == 0 {
-                ' '
-            } else if max == 0 {
-                BARS[0]
-            } else {
-                BARS[(((v - 1) * 8 / max) as usize).min(7)]
+            match ((v.max(1) - 1) * 8).checked_div(max) {
+                _ if v == 0 => ' ',
+                Some(i) => BARS[(i as usize).min(7)],
+                None => BARS[0],
             }
         })
         .collect()

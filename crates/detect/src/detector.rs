@@ -15,6 +15,9 @@ pub trait Classify {
     fn classify(&self, tells: &Tells, requests: u64) -> Cause;
 }
 
+/// A (host, route) pair.
+type HostRoute = (Box<[u8]>, Box<[u8]>);
+
 /// Failed-over attempts on one server within the window that make a degraded finding.
 const DEGRADED_BURST: usize = 5;
 
@@ -36,7 +39,7 @@ pub struct Detector<C> {
     /// upstream (or none) answered it.
     group_of: Vec<u32>,
     groups: Vec<Vec<u32>>,
-    group_ids: FxHashMap<(Box<[u8]>, Box<[u8]>), u32>,
+    group_ids: FxHashMap<HostRoute, u32>,
     /// Open incidents whose context (requests of the scope) each group feeds.
     group_ctx: Vec<Vec<usize>>,
     failovers: FxHashMap<Box<[u8]>, VecDeque<i64>>,

@@ -5,7 +5,7 @@
 /// yield nothing.
 pub fn values(list: &[u8]) -> impl Iterator<Item = &[u8]> {
     list.split(|&b| b == b',')
-        .flat_map(|part| split_groups(part))
+        .flat_map(split_groups)
         .map(trim)
         .filter(|v| !v.is_empty() && *v != b"-")
 }
