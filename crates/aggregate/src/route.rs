@@ -6,63 +6,96 @@
 /// contents. Runs in one pass over the bytes and never allocates once `out` has grown.
 pub fn template_into(path: &[u8], out: &mut Vec<u8>) {
     out.clear();
+    template_pieces(path, |piece| out.extend_from_slice(piece));
+}
+
+/// Calls `f` with the pieces of the template of `path`, in order (segments, placeholders
+/// and the `/` between them): hashing the pieces hashes the template without building it.
+pub fn template_pieces(path: &[u8], mut f: impl FnMut(&[u8])) {
     let path = match memchr::memchr2(b'?', b'#', path) {
         Some(i) => &path[..i],
         None => path,
     };
     if path.is_empty() {
-        out.push(b'/');
+        f(b"/");
         return;
     }
     let mut first = true;
     for seg in path.split(|&b| b == b'/') {
         if !first {
-            out.push(b'/');
+            f(b"/");
         }
         first = false;
         match classify(seg) {
-            Some(placeholder) => out.extend_from_slice(placeholder),
-            None => out.extend_from_slice(seg),
+            Some(placeholder) => f(placeholder),
+            None => f(seg),
         }
     }
 }
 
+const DIGIT: u8 = 1;
+const HEX: u8 = 2;
+const ALPHA: u8 = 4;
+const AT: u8 = 8;
+const DASH: u8 = 16;
+const OTHER: u8 = 32;
+
+/// The class bits of every byte, so that a segment is classified by OR-ing a table lookup
+/// per byte instead of branching on ranges.
+static CLASS: [u8; 256] = {
+    let mut t = [OTHER; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        t[i] = if b.is_ascii_digit() {
+            DIGIT
+        } else if matches!(b, b'a'..=b'f' | b'A'..=b'F') {
+            HEX
+        } else if b.is_ascii_alphabetic() {
+            ALPHA
+        } else if b == b'@' {
+            AT
+        } else if b == b'-' || b == b'_' {
+            DASH
+        } else {
+            OTHER
+        };
+        i += 1;
+    }
+    t
+};
+
 /// The placeholder for a variable segment, `None` for a literal one.
 fn classify(seg: &[u8]) -> Option<&'static [u8]> {
-    if seg.is_empty() {
+    let mut bits = 0u8;
+    for &b in seg {
+        bits |= CLASS[b as usize];
+    }
+    if bits & (DIGIT | AT) == 0 {
         return None;
     }
-    let (mut digits, mut hex_letters, mut letters, mut other) = (0usize, 0usize, 0usize, 0usize);
-    let mut at = false;
-    for &b in seg {
-        match b {
-            b'0'..=b'9' => digits += 1,
-            b'a'..=b'f' | b'A'..=b'F' => hex_letters += 1,
-            b'g'..=b'z' | b'G'..=b'Z' => letters += 1,
-            b'@' => at = true,
-            _ => other += 1,
-        }
-    }
     let len = seg.len();
-    if digits == len {
+    if bits == DIGIT {
         return Some(b"{id}");
     }
-    if at && len > 2 {
-        return Some(b"{email}");
+    if bits & AT != 0 {
+        return (len > 2).then_some(b"{email}".as_slice());
     }
-    if is_uuid(seg) {
+    if len == 36 && is_uuid(seg) {
         return Some(b"{uuid}");
     }
-    let alnum = digits + hex_letters + letters;
-    if other == 0 && letters == 0 && len >= 8 && digits > 0 && hex_letters > 0 {
+    if bits == DIGIT | HEX && len >= 8 {
         return Some(b"{hex}");
     }
-    // Long random-looking tokens (base64url, signed ids): letters and digits mixed.
-    if len >= 20 && digits >= 3 && alnum + count_token_punct(seg) == len && alnum * 10 >= len * 8 {
-        return Some(b"{hash}");
-    }
-    if ends_with_long_number(seg) && (letters + hex_letters) > 0 {
+    if bits & (ALPHA | HEX) != 0 && ends_with_long_number(seg) {
         return Some(b"{slug}");
+    }
+    // Long random-looking tokens (base64url, signed ids): letters and digits mixed.
+    if len >= 20 && bits & OTHER == 0 && count_token_punct(seg) <= 1 {
+        let digits = seg.iter().filter(|b| b.is_ascii_digit()).count();
+        if digits >= 3 {
+            return Some(b"{hash}");
+        }
     }
     None
 }

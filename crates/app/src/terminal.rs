@@ -56,12 +56,10 @@ pub fn sparkline(values: &[u64], width: usize) -> String {
     let max = cells.iter().copied().max().unwrap_or(0);
     cells
         .iter()
-        .map(|&v| {
-            match ((v.max(1) - 1) * 8).checked_div(max) {
-                _ if v == 0 => ' ',
-                Some(i) => BARS[(i as usize).min(7)],
-                None => BARS[0],
-            }
+        .map(|&v| match ((v.max(1) - 1) * 8).checked_div(max) {
+            _ if v == 0 => ' ',
+            Some(i) => BARS[(i as usize).min(7)],
+            None => BARS[0],
         })
         .collect()
 }

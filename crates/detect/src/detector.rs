@@ -180,6 +180,9 @@ impl<C: Classify> Detector<C> {
     }
 
     fn is_bad(&self, st: &SeriesState, sec: i64) -> bool {
+        if sec - st.last_error_sec >= self.cfg.window_secs {
+            return false;
+        }
         let (req, err) = st.window(sec, self.cfg.window_secs);
         if err < self.cfg.min_errors || req == 0 {
             return false;

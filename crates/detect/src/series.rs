@@ -22,6 +22,8 @@ pub struct SeriesState {
     minutes: [(i64, u64, u64); 16],
     pub first_sec: i64,
     pub last_sec: i64,
+    /// Last second with a 5xx: a series without one in the window cannot be bad.
+    pub last_error_sec: i64,
     pub recent: VecDeque<Event>,
     pub incident: Option<usize>,
 }
@@ -33,6 +35,7 @@ impl SeriesState {
             minutes: [(i64::MIN, 0, 0); 16],
             first_sec: sec,
             last_sec: sec,
+            last_error_sec: i64::MIN / 2,
             recent: VecDeque::new(),
             incident: None,
         }
@@ -46,6 +49,9 @@ impl SeriesState {
         slot.1 += requests;
         slot.2 += errors;
         self.last_sec = self.last_sec.max(sec);
+        if errors > 0 {
+            self.last_error_sec = self.last_error_sec.max(sec);
+        }
     }
 
     /// Requests and 5xx in the `len` seconds ending at `sec`.

@@ -96,9 +96,9 @@ impl ChunkReader {
             }
             let filled = buf.len();
             if filled < self.capacity {
-                buf.resize(self.capacity, 0);
-                let n = read_retrying(&mut self.inner, &mut buf[filled..])?;
-                buf.truncate(filled + n);
+                // read_to_end fills spare capacity without zeroing it first.
+                let want = (self.capacity - filled) as u64;
+                let n = read_retrying(&mut (&mut self.inner).take(want), buf)?;
                 self.bytes_read += n as u64;
                 if n == 0 {
                     self.eof = true;
@@ -136,9 +136,9 @@ impl ChunkReader {
     }
 }
 
-fn read_retrying(r: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
+fn read_retrying(r: &mut impl Read, buf: &mut Vec<u8>) -> io::Result<usize> {
     loop {
-        match r.read(buf) {
+        match r.read_to_end(buf) {
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             other => return other,
         }
