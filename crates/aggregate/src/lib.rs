@@ -40,5 +40,5 @@ pub use interner::{Interner, OTHER};
 pub use shard::{Cell, ChunkOut, ErrEvent, Limits, Run, SeriesKey, Shard};
 pub use sketch::LatencySketch;
 pub use summary::{KeyStats, Summary};
-pub use tells::{LineRef, StatusTells, Tells, FAST_US};
+pub use tells::{LineRef, StatusTells, Tells, EXACT_DURATIONS, FAST_US};
 pub use timeline::{code_slot, Bucket, Timeline};

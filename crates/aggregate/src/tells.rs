@@ -6,6 +6,9 @@ use crate::{ErrEvent, LatencySketch};
 /// the connection was refused or the proxy answered by itself.
 pub const FAST_US: u32 = 2_000;
 
+/// Durations kept exactly per status.
+pub const EXACT_DURATIONS: usize = 512;
+
 /// Where a tell was first seen: input index and 1-based line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct LineRef {
@@ -29,6 +32,8 @@ pub struct StatusTells {
     pub all_attempts_failed: u64,
     /// Lines with a duration, and their durations (request time, else upstream time).
     pub durations: LatencySketch,
+    /// The first [`EXACT_DURATIONS`] durations, exactly (a timer's length is read from them).
+    pub exact: Vec<u32>,
     /// Connect time equal to the whole attempt (the connection never opened).
     pub connect_bound: u64,
     /// Lines from a format without upstream fields.
@@ -75,6 +80,9 @@ impl Tells {
         };
         if dur != u32::MAX {
             t.durations.add(dur as u64);
+            if t.exact.len() < EXACT_DURATIONS {
+                t.exact.push(dur);
+            }
         }
         t.first = Some(t.first.map_or(at, |f| f.min(at)));
     }
@@ -106,6 +114,8 @@ impl Tells {
             t.connect_bound += o.connect_bound;
             t.blind += o.blind;
             t.durations.merge(&o.durations);
+            let room = EXACT_DURATIONS.saturating_sub(t.exact.len());
+            t.exact.extend(o.exact.iter().take(room));
             t.first = match (t.first, o.first) {
                 (Some(a), Some(b)) => Some(a.min(b)),
                 (a, b) => a.or(b),

@@ -1,26 +1,9 @@
-//! # faultline
-//!
-//! The binary: command line, pipeline wiring, reports and exit codes (DESIGN §3: `app`
-//! depends on every engine crate; nothing depends on it).
-//!
-//! `faultline analyze FILE…` reads access, error and application logs (plain, gzip, zstd,
-//! stdin), finds the incidents of the report contract, diagnoses each from what the logs
-//! say, and prints a terminal or JSON report. Exit status: 0 when a report was produced,
-//! 2 when no input could be used or the arguments are wrong, 1 with `--fail-on incident`
-//! when an incident was found.
-
-mod analyze;
-mod cli;
-mod engine;
-mod inputs;
-mod pipeline;
-mod report;
-mod terminal;
-mod tz;
+//! The `faultline` command; everything lives in the library (`lib.rs`).
 
 use std::process::ExitCode;
 
 use clap::Parser;
+use faultline::{analyze, cli};
 
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();

@@ -94,13 +94,14 @@ impl<C: Classify> Detector<C> {
         id
     }
 
-    /// Requests of the series' whole group in the window ending at `sec`.
-    fn group_window(&self, series: u32, sec: i64) -> u64 {
+    /// Requests of the series' whole group from `from` to `sec` (within the window).
+    fn group_window(&self, series: u32, from: i64, sec: i64) -> u64 {
         let g = self.group_of[series as usize] as usize;
+        let from = from.max(sec - self.cfg.window_secs + 1);
         self.groups[g]
             .iter()
             .filter_map(|&s| self.series[s as usize].as_ref())
-            .map(|st| st.window(sec, self.cfg.window_secs).0)
+            .map(|st| st.between(from, sec).0)
             .sum()
     }
 
@@ -236,7 +237,9 @@ impl<C: Classify> Detector<C> {
         for e in &recent {
             tells.add(&e.ev, e.at);
         }
-        let context = self.group_window(series, sec);
+        // The scope's traffic since the first 5xx that led here, not before it.
+        let first_error = recent.iter().map(|e| e.ev.sec).min().unwrap_or(sec);
+        let context = self.group_window(series, first_error, sec);
         let cause = self.classifier.classify(&tells, context);
         let idx = match self.joinable(series, cause) {
             Some(i) => i,

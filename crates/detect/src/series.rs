@@ -64,6 +64,14 @@ impl SeriesState {
             })
     }
 
+    /// Requests and 5xx of the seconds `from..=to` still in the window.
+    pub fn between(&self, from: i64, to: i64) -> (u64, u64) {
+        self.window
+            .iter()
+            .filter(|(s, _, _)| *s >= from && *s <= to)
+            .fold((0, 0), |(r, e), (_, sr, se)| (r + *sr as u64, e + *se as u64))
+    }
+
     pub fn add_baseline(&mut self, sec: i64, requests: u64, errors: u64) {
         let minute = sec.div_euclid(60);
         let slot = &mut self.minutes[minute.rem_euclid(16) as usize];

@@ -78,14 +78,15 @@ pub fn sighted(t: &StatusTells) -> u64 {
 }
 
 /// The median duration of a status' lines and whether nearly all of them sit within ±5 %
-/// of it, i.e. whether a fixed timer ended them.
+/// of it, i.e. whether a fixed timer ended them: (p10, p50, p90) in µs.
 pub fn fixed_duration(t: &StatusTells) -> Option<(f64, f64, f64)> {
-    if t.durations.count() < 3 {
+    if t.exact.len() < 3 {
         return None;
     }
-    let p10 = t.durations.quantile_us(0.10)?;
-    let p50 = t.durations.quantile_us(0.50)?;
-    let p90 = t.durations.quantile_us(0.90)?;
+    let mut d = t.exact.clone();
+    d.sort_unstable();
+    let at = |q: f64| d[((d.len() - 1) as f64 * q).round() as usize] as f64;
+    let (p10, p50, p90) = (at(0.10), at(0.50), at(0.90));
     let fixed = p50 >= 500_000.0 && p10 >= p50 * 0.95 && p90 <= p50 * 1.05;
     fixed.then_some((p10, p50, p90))
 }

@@ -1,0 +1,143 @@
+//! The default incident detector, as the report contract specifies it, fed real nginx lines.
+
+mod common;
+
+use common::*;
+
+const API: &str = "api.example.com";
+const SHOP: &str = "shop.example.com";
+const UP1: &str = "10.0.0.1:8080";
+const UP2: &str = "10.0.0.2:8080";
+
+/// Ten minutes of healthy traffic on two hosts, before anything goes wrong.
+fn background(to: i64) -> Vec<Req> {
+    steady(T0, T0 + to, 2, &[(API, "/api/orders/17", UP1), (SHOP, "/search", UP2)])
+}
+
+fn refused(t: i64, host: &'static str, path: &'static str, up: &str) -> Req {
+    Req::ok(t, host, path, up).status(502, "502").took("0.000")
+}
+
+#[test]
+fn one_error_in_three_requests_is_no_incident() {
+    let mut reqs = vec![
+        Req::ok(T0 + 5, API, "/api/rare", UP1),
+        Req::ok(T0 + 5, API, "/api/rare", UP1),
+        refused(T0 + 5, API, "/api/rare", UP1),
+    ];
+    reqs.extend(background(60));
+    assert!(incidents(&log(reqs), 1000).is_empty());
+}
+
+#[test]
+fn a_steady_trickle_of_background_errors_is_no_incident() {
+    let mut reqs = background(900);
+    // One 500 every 30 s on a route that serves 4 requests a second: ≈ 0.8 %.
+    for k in 0..30 {
+        reqs.push(Req::ok(T0 + k * 30, API, "/api/orders/17", UP1).status(500, "500"));
+    }
+    assert!(incidents(&log(reqs), 1000).is_empty());
+}
+
+#[test]
+fn two_concurrent_problems_with_different_causes_are_two_incidents() {
+    let mut reqs = background(400);
+    for t in T0 + 200..T0 + 240 {
+        reqs.push(refused(t, API, "/api/orders/17", UP1));
+        reqs.push(refused(t, API, "/api/orders/18", UP1));
+        reqs.push(Req::ok(t, SHOP, "/search", UP2).status(504, "504").took("60.001"));
+    }
+    let got = incidents(&log(reqs), 1000);
+    let mut c = causes(&got);
+    c.sort();
+    assert_eq!(c, vec!["upstream_down", "upstream_timeout"], "{got:#?}");
+    let down = got.iter().find(|i| i.diagnosis.cause == "upstream_down").unwrap();
+    assert_eq!(down.scope.upstreams, vec![UP1]);
+    assert_eq!(down.scope.routes, vec!["/api/orders/{id}"]);
+    assert_eq!(down.status.get("502"), Some(&80));
+    let slow = got.iter().find(|i| i.diagnosis.cause == "upstream_timeout").unwrap();
+    assert_eq!(slow.scope.hosts, vec![SHOP]);
+    assert!(slow.diagnosis.reasons.iter().any(|r| r.contains("60s")), "{:?}", slow.diagnosis.reasons);
+}
+
+#[test]
+fn different_causes_on_one_host_stay_apart() {
+    let mut reqs = steady(T0, T0 + 400, 2, &[(API, "/api/orders/1", UP1), (API, "/api/users/1", UP2)]);
+    for t in T0 + 200..T0 + 240 {
+        reqs.push(refused(t, API, "/api/orders/1", UP1));
+        reqs.push(Req::ok(t, API, "/api/users/1", UP2).status(500, "500").took("0.030"));
+    }
+    let got = incidents(&log(reqs), 1000);
+    let mut c = causes(&got);
+    c.sort();
+    assert_eq!(c, vec!["app_error", "upstream_down"]);
+}
+
+#[test]
+fn a_crash_that_gives_502s_then_503s_is_one_incident() {
+    let mut reqs = background(400);
+    for t in T0 + 200..T0 + 220 {
+        for _ in 0..2 {
+            reqs.push(refused(t, API, "/api/orders/17", UP1));
+        }
+    }
+    // The process is back but still starting: it answers 503 itself.
+    for t in T0 + 220..T0 + 240 {
+        for _ in 0..2 {
+            reqs.push(Req::ok(t, API, "/api/orders/17", UP1).status(503, "503").took("0.004"));
+        }
+    }
+    let got = incidents(&log(reqs), 1000);
+    assert_eq!(got.len(), 1, "{got:#?}");
+    let inc = &got[0];
+    assert_eq!(inc.status.get("502"), Some(&40));
+    assert_eq!(inc.status.get("503"), Some(&40));
+    assert_eq!(inc.diagnosis.cause, "upstream_down");
+    assert_eq!(inc.state, "resolved");
+    assert_eq!(inc.start, "2024-03-12T08:03:20+00:00");
+    assert_eq!(inc.end, "2024-03-12T08:03:59+00:00");
+}
+
+#[test]
+fn the_same_log_fed_whole_or_line_by_line_gives_the_same_incidents() {
+    let mut reqs = background(500);
+    for t in T0 + 200..T0 + 230 {
+        reqs.push(refused(t, API, "/api/orders/17", UP1));
+        reqs.push(Req::ok(t, SHOP, "/search", UP2).status(504, "504").took("60.001"));
+    }
+    for t in T0 + 300..T0 + 330 {
+        reqs.push(Req::ok(t, API, "/api/orders/17", UP1).status(500, "500"));
+    }
+    let lines = log(reqs);
+    let whole = serde_json::to_value(incidents(&lines, lines.len())).unwrap();
+    assert_eq!(whole.as_array().unwrap().len(), 3);
+    for chunk in [1, 7, 100] {
+        let cut = serde_json::to_value(incidents(&lines, chunk)).unwrap();
+        assert_eq!(whole, cut, "chunks of {chunk} lines");
+    }
+}
+
+#[test]
+fn an_incident_still_failing_at_the_end_of_the_input_is_open() {
+    let mut reqs = background(300);
+    for t in T0 + 250..T0 + 300 {
+        reqs.push(refused(t, API, "/api/orders/17", UP1));
+    }
+    let got = incidents(&log(reqs), 1000);
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].state, "open");
+}
+
+#[test]
+fn ids_name_the_utc_start_and_hash_cause_and_scope() {
+    let mut reqs = background(400);
+    for t in T0 + 200..T0 + 230 {
+        reqs.push(refused(t, API, "/api/orders/17", UP1));
+    }
+    let lines = log(reqs);
+    let a = incidents(&lines, 1000);
+    let b = incidents(&lines, 3);
+    assert_eq!(a[0].id, b[0].id);
+    assert!(a[0].id.starts_with("inc-20240312T080320-"), "{}", a[0].id);
+    assert_eq!(a[0].id.len(), "inc-20240312T080320-".len() + 8);
+}
