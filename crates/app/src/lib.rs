@@ -17,4 +17,3 @@ pub mod pipeline;
 pub mod report;
 pub mod terminal;
 pub mod tz;
-

@@ -24,7 +24,11 @@ fn refused_connections_fail_in_zero_ms() {
     assert_eq!(d.cause, "upstream_down");
     assert_eq!(d.category, "application");
     assert!(d.confidence >= 0.8);
-    assert!(d.reasons[0].contains("refused, not timed out"), "{:?}", d.reasons);
+    assert!(
+        d.reasons[0].contains("refused, not timed out"),
+        "{:?}",
+        d.reasons
+    );
     let ev = &d.evidence[0];
     assert_eq!(ev.source, "access.log");
     assert_eq!(ev.count, 30);
@@ -36,20 +40,30 @@ fn refused_connections_fail_in_zero_ms() {
 fn no_live_upstreams_names_the_pool() {
     let mut reqs = base();
     for t in T0 + 100..T0 + 130 {
-        let mut r = Req::ok(t, HOST, "/", "shop_backend").status(502, "502").took("0.000");
+        let mut r = Req::ok(t, HOST, "/", "shop_backend")
+            .status(502, "502")
+            .took("0.000");
         r.up_time = "0.000".into();
         reqs.push(r);
     }
     let got = incidents(&log(reqs), 500);
     assert_eq!(got[0].diagnosis.cause, "upstream_down");
-    assert!(got[0].diagnosis.reasons.iter().any(|r| r.contains("no live upstreams")));
+    assert!(got[0]
+        .diagnosis
+        .reasons
+        .iter()
+        .any(|r| r.contains("no live upstreams")));
 }
 
 #[test]
 fn a_504_at_a_fixed_duration_is_the_proxy_timeout_learned_from_the_data() {
     let mut reqs = base();
     for t in T0 + 100..T0 + 130 {
-        reqs.push(Req::ok(t, HOST, "/cart", UP).status(504, "504").took(if t % 2 == 0 { "2.001" } else { "2.003" }));
+        reqs.push(
+            Req::ok(t, HOST, "/cart", UP)
+                .status(504, "504")
+                .took(if t % 2 == 0 { "2.001" } else { "2.003" }),
+        );
     }
     let got = incidents(&log(reqs), 500);
     let d = &got[0].diagnosis;
@@ -62,19 +76,31 @@ fn a_504_at_a_fixed_duration_is_the_proxy_timeout_learned_from_the_data() {
 fn a_502_at_the_app_servers_timeout_is_a_killed_worker() {
     let mut reqs = base();
     for t in T0 + 100..T0 + 160 {
-        reqs.push(Req::ok(t, HOST, "/cart", UP).status(502, "502").took("30.002"));
+        reqs.push(
+            Req::ok(t, HOST, "/cart", UP)
+                .status(502, "502")
+                .took("30.002"),
+        );
     }
     let got = incidents(&log(reqs), 500);
     let d = &got[0].diagnosis;
     assert_eq!(d.cause, "upstream_timeout");
-    assert!(d.reasons.iter().any(|r| r.contains("app server")), "{:?}", d.reasons);
+    assert!(
+        d.reasons.iter().any(|r| r.contains("app server")),
+        "{:?}",
+        d.reasons
+    );
 }
 
 #[test]
 fn application_500s_are_produced_by_the_upstream() {
     let mut reqs = base();
     for t in T0 + 100..T0 + 130 {
-        reqs.push(Req::ok(t, HOST, "/cart", UP).status(500, "500").took("0.012"));
+        reqs.push(
+            Req::ok(t, HOST, "/cart", UP)
+                .status(500, "500")
+                .took("0.012"),
+        );
     }
     let got = incidents(&log(reqs), 500);
     assert_eq!(got[0].diagnosis.cause, "app_error");
@@ -85,7 +111,12 @@ fn application_500s_are_produced_by_the_upstream() {
 fn proxy_made_503s_among_served_traffic_are_rate_limiting() {
     let mut reqs = base();
     for t in T0 + 100..T0 + 130 {
-        reqs.push(Req::ok(t, HOST, "/", UP).status(503, "-").no_upstream().took("0.000"));
+        reqs.push(
+            Req::ok(t, HOST, "/", UP)
+                .status(503, "-")
+                .no_upstream()
+                .took("0.000"),
+        );
     }
     let got = incidents(&log(reqs), 500);
     assert_eq!(causes(&got), vec!["rate_limited"]);
@@ -96,7 +127,12 @@ fn proxy_made_503s_for_nearly_everything_look_like_maintenance() {
     let mut reqs = steady(T0, T0 + 100, 3, &[(HOST, "/", UP)]);
     for t in T0 + 100..T0 + 160 {
         for _ in 0..3 {
-            reqs.push(Req::ok(t, HOST, "/", UP).status(503, "-").no_upstream().took("0.000"));
+            reqs.push(
+                Req::ok(t, HOST, "/", UP)
+                    .status(503, "-")
+                    .no_upstream()
+                    .took("0.000"),
+            );
         }
     }
     let got = incidents(&log(reqs), 500);
@@ -109,7 +145,12 @@ fn proxy_made_503s_for_nearly_everything_look_like_maintenance() {
 fn proxy_made_500s_are_a_proxy_error() {
     let mut reqs = base();
     for t in T0 + 100..T0 + 130 {
-        reqs.push(Req::ok(t, HOST, "/cart", UP).status(500, "-").no_upstream().took("0.000"));
+        reqs.push(
+            Req::ok(t, HOST, "/cart", UP)
+                .status(500, "-")
+                .no_upstream()
+                .took("0.000"),
+        );
     }
     let got = incidents(&log(reqs), 500);
     assert_eq!(causes(&got), vec!["proxy_error"]);
@@ -137,18 +178,32 @@ fn without_upstream_fields_the_cause_is_unknown_with_the_fields_to_add() {
     let mut lines: Vec<String> = Vec::new();
     let mut reqs = base();
     for t in T0 + 100..T0 + 130 {
-        reqs.push(Req::ok(t, HOST, "/cart", UP).status(502, "502").took("0.000"));
+        reqs.push(
+            Req::ok(t, HOST, "/cart", UP)
+                .status(502, "502")
+                .took("0.000"),
+        );
     }
     reqs.sort_by_key(|r| r.t);
     for r in &reqs {
         // Cut the line down to nginx's predefined `combined` format.
         let l = r.line();
-        let end = l.find("\" ").map(|i| l[i + 2..].find("\" \"").unwrap() + i + 2).unwrap();
+        let end = l
+            .find("\" ")
+            .map(|i| l[i + 2..].find("\" \"").unwrap() + i + 2)
+            .unwrap();
         let ua_end = l[end + 3..].find('"').unwrap() + end + 3;
         lines.push(l[..=ua_end].to_string());
     }
     let outcome = run(&lines, 500, "combined");
     let rep = incident_report(&outcome.incidents[0], 0.1, 0, &["access.log".into()]);
     assert_eq!(rep.diagnosis.cause, "unknown");
-    assert!(rep.diagnosis.reasons.iter().any(|r| r.contains("$upstream_status")), "{:?}", rep.diagnosis.reasons);
+    assert!(
+        rep.diagnosis
+            .reasons
+            .iter()
+            .any(|r| r.contains("$upstream_status")),
+        "{:?}",
+        rep.diagnosis.reasons
+    );
 }

@@ -11,7 +11,12 @@ const UP2: &str = "10.0.0.2:8080";
 
 /// Ten minutes of healthy traffic on two hosts, before anything goes wrong.
 fn background(to: i64) -> Vec<Req> {
-    steady(T0, T0 + to, 2, &[(API, "/api/orders/17", UP1), (SHOP, "/search", UP2)])
+    steady(
+        T0,
+        T0 + to,
+        2,
+        &[(API, "/api/orders/17", UP1), (SHOP, "/search", UP2)],
+    )
 }
 
 fn refused(t: i64, host: &'static str, path: &'static str, up: &str) -> Req {
@@ -45,27 +50,50 @@ fn two_concurrent_problems_with_different_causes_are_two_incidents() {
     for t in T0 + 200..T0 + 240 {
         reqs.push(refused(t, API, "/api/orders/17", UP1));
         reqs.push(refused(t, API, "/api/orders/18", UP1));
-        reqs.push(Req::ok(t, SHOP, "/search", UP2).status(504, "504").took("60.001"));
+        reqs.push(
+            Req::ok(t, SHOP, "/search", UP2)
+                .status(504, "504")
+                .took("60.001"),
+        );
     }
     let got = incidents(&log(reqs), 1000);
     let mut c = causes(&got);
     c.sort();
     assert_eq!(c, vec!["upstream_down", "upstream_timeout"], "{got:#?}");
-    let down = got.iter().find(|i| i.diagnosis.cause == "upstream_down").unwrap();
+    let down = got
+        .iter()
+        .find(|i| i.diagnosis.cause == "upstream_down")
+        .unwrap();
     assert_eq!(down.scope.upstreams, vec![UP1]);
     assert_eq!(down.scope.routes, vec!["/api/orders/{id}"]);
     assert_eq!(down.status.get("502"), Some(&80));
-    let slow = got.iter().find(|i| i.diagnosis.cause == "upstream_timeout").unwrap();
+    let slow = got
+        .iter()
+        .find(|i| i.diagnosis.cause == "upstream_timeout")
+        .unwrap();
     assert_eq!(slow.scope.hosts, vec![SHOP]);
-    assert!(slow.diagnosis.reasons.iter().any(|r| r.contains("60s")), "{:?}", slow.diagnosis.reasons);
+    assert!(
+        slow.diagnosis.reasons.iter().any(|r| r.contains("60s")),
+        "{:?}",
+        slow.diagnosis.reasons
+    );
 }
 
 #[test]
 fn different_causes_on_one_host_stay_apart() {
-    let mut reqs = steady(T0, T0 + 400, 2, &[(API, "/api/orders/1", UP1), (API, "/api/users/1", UP2)]);
+    let mut reqs = steady(
+        T0,
+        T0 + 400,
+        2,
+        &[(API, "/api/orders/1", UP1), (API, "/api/users/1", UP2)],
+    );
     for t in T0 + 200..T0 + 240 {
         reqs.push(refused(t, API, "/api/orders/1", UP1));
-        reqs.push(Req::ok(t, API, "/api/users/1", UP2).status(500, "500").took("0.030"));
+        reqs.push(
+            Req::ok(t, API, "/api/users/1", UP2)
+                .status(500, "500")
+                .took("0.030"),
+        );
     }
     let got = incidents(&log(reqs), 1000);
     let mut c = causes(&got);
@@ -84,7 +112,11 @@ fn a_crash_that_gives_502s_then_503s_is_one_incident() {
     // The process is back but still starting: it answers 503 itself.
     for t in T0 + 220..T0 + 240 {
         for _ in 0..2 {
-            reqs.push(Req::ok(t, API, "/api/orders/17", UP1).status(503, "503").took("0.004"));
+            reqs.push(
+                Req::ok(t, API, "/api/orders/17", UP1)
+                    .status(503, "503")
+                    .took("0.004"),
+            );
         }
     }
     let got = incidents(&log(reqs), 1000);
@@ -103,7 +135,11 @@ fn the_same_log_fed_whole_or_line_by_line_gives_the_same_incidents() {
     let mut reqs = background(500);
     for t in T0 + 200..T0 + 230 {
         reqs.push(refused(t, API, "/api/orders/17", UP1));
-        reqs.push(Req::ok(t, SHOP, "/search", UP2).status(504, "504").took("60.001"));
+        reqs.push(
+            Req::ok(t, SHOP, "/search", UP2)
+                .status(504, "504")
+                .took("60.001"),
+        );
     }
     for t in T0 + 300..T0 + 330 {
         reqs.push(Req::ok(t, API, "/api/orders/17", UP1).status(500, "500"));

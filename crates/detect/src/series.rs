@@ -69,7 +69,9 @@ impl SeriesState {
         self.window
             .iter()
             .filter(|(s, _, _)| *s >= from && *s <= to)
-            .fold((0, 0), |(r, e), (_, sr, se)| (r + *sr as u64, e + *se as u64))
+            .fold((0, 0), |(r, e), (_, sr, se)| {
+                (r + *sr as u64, e + *se as u64)
+            })
     }
 
     pub fn add_baseline(&mut self, sec: i64, requests: u64, errors: u64) {

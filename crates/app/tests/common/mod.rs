@@ -1,3 +1,4 @@
+#![allow(dead_code)] // each test file uses a different part of it
 //! Builds nginx `extended` access-log lines and runs them through the real pipeline stages
 //! (parser, worker shard, ordered engine, detector, diagnosis) without threads, so a test can
 //! choose how the log is cut into chunks.
@@ -66,8 +67,9 @@ impl Req {
     pub fn line(&self) -> String {
         let (y, mo, d) = civil_from_days(self.t.div_euclid(86_400));
         let sod = self.t.rem_euclid(86_400);
-        const MONTHS: [&str; 12] =
-            ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+        const MONTHS: [&str; 12] = [
+            "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+        ];
         format!(
             "203.0.113.7 - - [{d:02}/{}/{y}:{:02}:{:02}:{:02} +0000] \"GET {} HTTP/1.1\" {} 120 \"-\" \"test/1.0\" {} {} {} {} \"{}\"",
             MONTHS[mo as usize - 1],
@@ -86,7 +88,12 @@ impl Req {
 }
 
 /// `rate` healthy requests per second on each (host, path, upstream) from `from` to `to`.
-pub fn steady(from: i64, to: i64, rate: usize, scopes: &[(&'static str, &'static str, &str)]) -> Vec<Req> {
+pub fn steady(
+    from: i64,
+    to: i64,
+    rate: usize,
+    scopes: &[(&'static str, &'static str, &str)],
+) -> Vec<Req> {
     let mut out = Vec::new();
     for t in from..to {
         for _ in 0..rate {
@@ -112,7 +119,12 @@ pub fn run(lines: &[String], chunk_lines: usize, format: &str) -> Outcome {
     for (seq, chunk) in lines.chunks(chunk_lines.max(1)).enumerate() {
         let mut buf = chunk.join("\n").into_bytes();
         buf.push(b'\n');
-        let job = Job { input: 0, seq: seq as u64, buf, parser: parser.clone() };
+        let job = Job {
+            input: 0,
+            seq: seq as u64,
+            buf,
+            parser: parser.clone(),
+        };
         let done = worker.process(job);
         engine.apply(done);
     }
@@ -122,7 +134,11 @@ pub fn run(lines: &[String], chunk_lines: usize, format: &str) -> Outcome {
 /// The incidents as the report shows them.
 pub fn incidents(lines: &[String], chunk_lines: usize) -> Vec<IncidentReport> {
     let outcome = run(lines, chunk_lines, "extended");
-    outcome.incidents.iter().map(|i| incident_report(i, 0.1, 0, &["access.log".to_string()])).collect()
+    outcome
+        .incidents
+        .iter()
+        .map(|i| incident_report(i, 0.1, 0, &["access.log".to_string()]))
+        .collect()
 }
 
 pub fn causes(reports: &[IncidentReport]) -> Vec<&'static str> {
