@@ -9,11 +9,23 @@ const ALLOWED: &[(&str, &[&str])] = &[
     ("faultline-model", &[]),
     ("faultline-formats", &["faultline-model"]),
     ("faultline-aggregate", &["faultline-model"]),
-    ("faultline-detect", &["faultline-model", "faultline-aggregate"]),
-    ("faultline-diagnose", &["faultline-model", "faultline-aggregate", "faultline-detect"]),
-    ("faultline-alert", &["faultline-model", "faultline-detect", "faultline-diagnose"]),
+    (
+        "faultline-detect",
+        &["faultline-model", "faultline-aggregate"],
+    ),
+    (
+        "faultline-diagnose",
+        &["faultline-model", "faultline-aggregate", "faultline-detect"],
+    ),
+    (
+        "faultline-alert",
+        &["faultline-model", "faultline-detect", "faultline-diagnose"],
+    ),
     ("faultline-ingest", &["faultline-model"]),
-    ("faultline-store", &["faultline-model", "faultline-aggregate", "faultline-alert"]),
+    (
+        "faultline-store",
+        &["faultline-model", "faultline-aggregate", "faultline-alert"],
+    ),
     (
         "faultline-serve",
         &[
@@ -44,7 +56,12 @@ const ALLOWED: &[(&str, &[&str])] = &[
 ];
 
 /// Crates that must stay pure: no async runtime, no I/O-heavy dependencies.
-const PURE: &[&str] = &["faultline-formats", "faultline-aggregate", "faultline-detect", "faultline-diagnose"];
+const PURE: &[&str] = &[
+    "faultline-formats",
+    "faultline-aggregate",
+    "faultline-detect",
+    "faultline-diagnose",
+];
 const IMPURE_DEPS: &[&str] = &["tokio", "async-std", "reqwest", "hyper", "rusqlite"];
 
 fn main() {
@@ -79,8 +96,10 @@ fn env_cargo() -> String {
 /// Every dependency edge between workspace crates, and every external dependency of the pure ones.
 fn check_deps() -> i32 {
     let meta = metadata();
-    let allowed: BTreeMap<&str, BTreeSet<&str>> =
-        ALLOWED.iter().map(|(k, v)| (*k, v.iter().copied().collect())).collect();
+    let allowed: BTreeMap<&str, BTreeSet<&str>> = ALLOWED
+        .iter()
+        .map(|(k, v)| (*k, v.iter().copied().collect()))
+        .collect();
     let mut errors = Vec::new();
     for pkg in meta["packages"].as_array().into_iter().flatten() {
         let name = pkg["name"].as_str().unwrap_or_default();
@@ -88,17 +107,23 @@ fn check_deps() -> i32 {
             continue;
         }
         let Some(ok) = allowed.get(name) else {
-            errors.push(format!("{name}: not in the crate table of DESIGN §3 (add it to xtask's ALLOWED first)"));
+            errors.push(format!(
+                "{name}: not in the crate table of DESIGN §3 (add it to xtask's ALLOWED first)"
+            ));
             continue;
         };
         for dep in pkg["dependencies"].as_array().into_iter().flatten() {
             let dep_name = dep["name"].as_str().unwrap_or_default();
             let kind = dep["kind"].as_str().unwrap_or("normal");
             if dep_name.starts_with("faultline") && kind != "dev" && !ok.contains(dep_name) {
-                errors.push(format!("{name} → {dep_name}: edge not allowed by DESIGN §3"));
+                errors.push(format!(
+                    "{name} → {dep_name}: edge not allowed by DESIGN §3"
+                ));
             }
             if PURE.contains(&name) && kind != "dev" && IMPURE_DEPS.contains(&dep_name) {
-                errors.push(format!("{name} → {dep_name}: a pure crate may not do I/O or async"));
+                errors.push(format!(
+                    "{name} → {dep_name}: a pure crate may not do I/O or async"
+                ));
             }
         }
     }
@@ -129,7 +154,9 @@ fn test() -> i32 {
     if !run(Command::new(env_cargo()).args(["build", "-p", "faultline"])) {
         return 1;
     }
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask is in the workspace");
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask is in the workspace");
     let bin = root.join("target/debug/faultline");
     let ok = run(Command::new("python3")
         .args(["-m", "pytest", "-q", "tests/e2e"])

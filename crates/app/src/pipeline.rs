@@ -17,7 +17,7 @@ use crate::inputs::trim_eol;
 /// Lines longer than this are malformed, whatever they hold.
 pub const MAX_LINE: usize = 64 * 1024;
 /// Bytes per chunk handed to a worker.
-pub const CHUNK_BYTES: usize = 4 * 1024 * 1024;
+pub const CHUNK_BYTES: usize = 1024 * 1024;
 /// Malformed lines kept as samples per input.
 pub const MALFORMED_SAMPLES: usize = 5;
 const SAMPLE_TEXT: usize = 200;
