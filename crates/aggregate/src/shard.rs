@@ -115,7 +115,9 @@ pub struct Shard {
     tmpl: Vec<u8>,
     out: ChunkOut,
     cur_sec: i64,
-    cur_cells: FxHashMap<u32, u32>,
+    /// Per series: (run generation, index of its cell in the current run).
+    cell_of: Vec<(u32, u32)>,
+    run_gen: u32,
     sampled: FxHashSet<(u32, u16)>,
     has_upstream: bool,
     hasher: foldhash::fast::RandomState,
@@ -176,7 +178,8 @@ impl Shard {
             tmpl: Vec::with_capacity(256),
             out: ChunkOut::default(),
             cur_sec: i64::MIN,
-            cur_cells: FxHashMap::default(),
+            cell_of: Vec::new(),
+            run_gen: 0,
             sampled: FxHashSet::default(),
             has_upstream: true,
             hasher: foldhash::fast::RandomState::default(),
@@ -230,20 +233,19 @@ impl Shard {
     }
 
     /// The ids of a line's route, host, upstream and series. A seeded 64-bit hash of the three
-    /// strings (the route templated on the fly) finds them in one lookup; only a key not seen
-    /// before is templated into bytes and interned.
+    /// strings finds them in one lookup; only a key not seen before is interned.
     fn ids(&mut self, host: &[u8], path: &[u8], addr: &[u8]) -> Ids {
+        route::template_into(path, &mut self.tmpl);
         let mut h = self.hasher.build_hasher();
         h.write_usize(host.len());
         h.write(host);
         h.write_usize(addr.len());
         h.write(addr);
-        route::template_pieces(path, |piece| h.write(piece));
+        h.write(&self.tmpl);
         let key = h.finish();
         if let Some(ids) = self.fast.get(&key) {
             return *ids;
         }
-        route::template_into(path, &mut self.tmpl);
         let route = self.routes.intern(&self.tmpl);
         let host = self.hosts.intern(host);
         let up = self.upstreams.intern(addr);
@@ -291,22 +293,31 @@ impl Shard {
     fn count_cell(&mut self, sec: i64, series: u32, is_5xx: bool) {
         if sec != self.cur_sec {
             self.cur_sec = sec;
-            self.cur_cells.clear();
+            self.run_gen = self.run_gen.wrapping_add(1);
             self.out.runs.push(Run {
                 sec,
                 cells_end: 0,
                 events_end: 0,
             });
         }
-        let idx = *self.cur_cells.entry(series).or_insert_with(|| {
-            self.out.cells.push(Cell {
-                sec,
-                series,
-                requests: 0,
-                errors: 0,
-            });
-            (self.out.cells.len() - 1) as u32
-        });
+        let slot = series as usize;
+        if slot >= self.cell_of.len() {
+            self.cell_of.resize(slot + 1, (u32::MAX, 0));
+        }
+        let idx = match self.cell_of[slot] {
+            (run, idx) if run == self.run_gen => idx,
+            _ => {
+                let idx = self.out.cells.len() as u32;
+                self.out.cells.push(Cell {
+                    sec,
+                    series,
+                    requests: 0,
+                    errors: 0,
+                });
+                self.cell_of[slot] = (self.run_gen, idx);
+                idx
+            }
+        };
         let cell = &mut self.out.cells[idx as usize];
         cell.requests += 1;
         cell.errors += is_5xx as u32;
@@ -402,7 +413,7 @@ impl Shard {
     /// Hands over what the chunk produced for the ordered stage and starts the next chunk.
     pub fn take_chunk(&mut self) -> ChunkOut {
         self.cur_sec = i64::MIN;
-        self.cur_cells.clear();
+        self.run_gen = self.run_gen.wrapping_add(1);
         self.sampled.clear();
         std::mem::take(&mut self.out)
     }

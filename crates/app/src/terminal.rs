@@ -68,6 +68,7 @@ fn ms(v: Option<f64>) -> String {
     match v {
         None => "-".into(),
         Some(x) if x >= 10_000.0 => format!("{:.1}s", x / 1000.0),
+        Some(x) if x >= 1_000.0 => format!("{:.2}s", x / 1000.0),
         Some(x) if x >= 100.0 => format!("{x:.0}ms"),
         Some(x) => format!("{x:.1}ms"),
     }
