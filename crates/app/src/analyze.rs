@@ -63,6 +63,8 @@ pub fn run(args: &AnalyzeArgs) -> Result<u8, Fatal> {
         Output::Json => {
             serde_json::to_string_pretty(&report).expect("the report serialises") + "\n"
         }
+        Output::Html => crate::html::render(&report),
+        Output::Markdown => crate::markdown::render(&report),
         Output::Terminal => {
             let color = args.out.is_none()
                 && std::io::stdout().is_terminal()

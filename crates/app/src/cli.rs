@@ -20,6 +20,10 @@ pub enum Command {
 pub enum Output {
     Terminal,
     Json,
+    /// One self-contained page with charts, for a post-mortem.
+    Html,
+    /// For pasting into an incident ticket.
+    Markdown,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

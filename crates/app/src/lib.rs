@@ -12,7 +12,9 @@
 pub mod analyze;
 pub mod cli;
 pub mod engine;
+pub mod html;
 pub mod inputs;
+pub mod markdown;
 pub mod pipeline;
 pub mod report;
 pub mod terminal;
