@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""Drive traffic through the example nginx and play the scripted incident timeline.
+"""Drive traffic through the example proxy and play the scripted incident timeline.
 
-Started by generate.sh once nginx and the backends are up. It sends a steady,
-seeded mix of requests for two virtual hosts through nginx from a pool of
+Started by generate.sh once the proxy (nginx, or Apache httpd with --proxy apache;
+see examples/apache) and the backends are up. It sends a steady,
+seeded mix of requests for two virtual hosts through the proxy from a pool of
 threads, plus a health check every second, while its main thread plays the
 timeline: healthy warm-up, incident A (a backend process is killed), recovery,
 incident B (a backend stalls on one route), recovery, incident C (one route
@@ -43,8 +44,50 @@ DURATIONS = {
     "tail": (15, 6),
 }
 
-SLOW_DELAY = 3.0        # > proxy_read_timeout 2s
+SLOW_DELAY = 3.0        # > proxy_read_timeout 2s (nginx), ProxyTimeout 2 (Apache)
 ERROR_RATE = 0.4
+
+# How each proxy is set up and what it answers in the incident phases (seen in its real
+# logs). Apache's mod_proxy_http answers a read timeout with 502, not 504, and a refused
+# connection with 503. "error_log" lists what the proxy's error log shows for the phase.
+PROXIES = {
+    "nginx": {
+        "timeout": ("proxy_read_timeout_s", 2.0),
+        "note": "start/end are the moments the fault was switched on and off; 504s of B are "
+                "logged up to proxy_read_timeout after its end (nginx logs at completion)",
+        "A": {"fault": "kill -9 of the only server of pool carts_api "
+                       "(proxy_next_upstream off)",
+              "expected_status": ["502"]},
+        "B": {"description": f"search-1 answers /api/search after {SLOW_DELAY}s "
+                             "(proxy_read_timeout 2s)",
+              "fault": "search-1 sleeps 3 s on /api/search; pool search_api, location with "
+                       "proxy_next_upstream off",
+              "expected_status": ["504"]},
+        "C": {"fault": "unhandled exception in the orders handler of pool users_api",
+              "expected_status": ["500"]},
+    },
+    "apache": {
+        "timeout": ("proxy_timeout_s", 2.0),
+        "note": "start/end are the moments the fault was switched on and off; Apache's %t is "
+                "the time a request was received, so every 5xx of a phase carries a time "
+                "inside it (the lines are written at completion, up to 2 s out of order)",
+        "A": {"fault": "kill -9 of the only member of balancer://carts_api",
+              "expected_status": ["503"],
+              "error_log": ["(111)Connection refused: AH00957: http: attempt to connect to",
+                            "AH01114: HTTP: failed to make connection to backend"]},
+        "B": {"description": f"search-1 answers /api/search after {SLOW_DELAY}s "
+                             "(ProxyTimeout 2, member timeout=2)",
+              "fault": "search-1 sleeps 3 s on /api/search; balancer://search_api does not "
+                       "fail over after a read timeout",
+              "expected_status": ["502"],
+              "error_log": ["(70007)The timeout specified has expired",
+                            "AH01102: error reading status line from remote server",
+                            "AH00898: Error reading from remote server"]},
+        "C": {"fault": "unhandled exception in the orders handler of balancer://users_api",
+              "expected_status": ["500"],
+              "error_log": []},
+    },
+}
 
 USER_AGENTS = [
     ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
@@ -261,6 +304,7 @@ class Backends:
 
 def play(args):
     quick = args.quick
+    proxy = PROXIES[args.proxy]
     dur = {k: v[1] if quick else v[0] for k, v in DURATIONS.items()}
     backends = Backends(args.run_dir)
     traffic = Traffic(args.port, args.rate or (40.0 if quick else 24.0), args.seed)
@@ -291,8 +335,7 @@ def play(args):
             lambda: backends.kill("carts-1"), lambda: backends.restart("carts-1"),
             expected_cause="upstream_down",
             description="carts backend process killed (connection refused), then restarted",
-            fault="kill -9 of the only server of pool carts_api (proxy_next_upstream off)",
-            expected_status=["502"], hosts=[API], route_prefixes=["/api/carts/"],
+            **proxy["A"], hosts=[API], route_prefixes=["/api/carts/"],
             upstreams=[backends.addr("carts-1")])
         healthy("recovery_1", dur["recovery_1"])
         incident(
@@ -301,11 +344,7 @@ def play(args):
                                      {"route": "/api/search", "delay": SLOW_DELAY}),
             lambda: backends.control("search-1", "DELETE"),
             expected_cause="upstream_timeout",
-            description=f"search-1 answers /api/search after {SLOW_DELAY}s "
-                        "(proxy_read_timeout 2s)",
-            fault="search-1 sleeps 3 s on /api/search; pool search_api, location with "
-                  "proxy_next_upstream off",
-            expected_status=["504"], hosts=[API], route_prefixes=["/api/search"],
+            **proxy["B"], hosts=[API], route_prefixes=["/api/search"],
             upstreams=[backends.addr("search-1")])
         healthy("recovery_2", dur["recovery_2"])
         fault_c = {"route": "/api/users/*/orders", "error_rate": ERROR_RATE,
@@ -317,8 +356,7 @@ def play(args):
             expected_cause="app_error",
             description=f"GET /api/users/{{id}}/orders fails with 500 for {ERROR_RATE:.0%} "
                         "of requests on both users backends",
-            fault="unhandled exception in the orders handler of pool users_api",
-            expected_status=["500"], hosts=[API], route_prefixes=["/api/users/"],
+            **proxy["C"], hosts=[API], route_prefixes=["/api/users/"],
             upstreams=[backends.addr("users-1"), backends.addr("users-2")])
         healthy("tail", dur["tail"])
     finally:
@@ -333,10 +371,9 @@ def play(args):
         "mode": "quick" if quick else "full",
         "rate_per_s": traffic.rate,
         "seed": args.seed,
-        "proxy_read_timeout_s": 2.0,
-        "note": "start/end are the moments the fault was switched on and off; 504s of B are "
-                "logged up to proxy_read_timeout after its end (nginx logs at completion)",
-        "nginx": f"127.0.0.1:{args.port}",
+        proxy["timeout"][0]: proxy["timeout"][1],
+        "note": proxy["note"],
+        args.proxy: f"127.0.0.1:{args.port}",
         "hosts": [API, SHOP],
         "backends": {n: {"pool": b["pool"], "addr": f"127.0.0.1:{b['port']}"}
                      for n, b in backends.by_name.items()},
@@ -356,7 +393,9 @@ def log(msg):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--port", type=int, required=True, help="nginx's loopback port")
+    ap.add_argument("--port", type=int, required=True, help="the proxy's loopback port")
+    ap.add_argument("--proxy", choices=sorted(PROXIES), default="nginx",
+                    help="which proxy generate.sh started (phase statuses, timeline keys)")
     ap.add_argument("--run-dir", required=True, help="where generate.sh wrote backends.json")
     ap.add_argument("--timeline", required=True, help="timeline.json to write")
     ap.add_argument("--quick", action="store_true", help="shorter phases (~75 s in all)")

@@ -1,0 +1,226 @@
+#!/usr/bin/env bash
+# Produce real Apache httpd access and error logs with three scripted 5xx incidents.
+#
+#   examples/apache/generate.sh [OUTDIR] [--quick]
+#
+# The Apache twin of examples/nginx/generate.sh: the same seven Python backends and
+# the same traffic (examples/nginx/backend.py, traffic.py --proxy apache), with the
+# system's Apache httpd (mod_proxy_balancer) in front of them, run from a private
+# directory. Writes OUTDIR/access.log, OUTDIR/error.log and OUTDIR/timeline.json
+# (default OUTDIR: this directory). Every process it starts is stopped on exit.
+# Needs: bash, python3 (standard library only), Apache httpd 2.4 and its proxy
+# modules (Debian: apt-get install apache2).
+set -euo pipefail
+
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+shared="$(cd "$here/../nginx" && pwd)"     # backend.py and traffic.py
+out=""
+quick=()
+for arg in "$@"; do
+    case "$arg" in
+        --quick) quick=(--quick) ;;
+        -h|--help) sed -n '2,13p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -*) echo "generate.sh: unknown option $arg" >&2; exit 2 ;;
+        *) [ -z "$out" ] || { echo "generate.sh: one OUTDIR only" >&2; exit 2; }; out="$arg" ;;
+    esac
+done
+out="${out:-$here}"
+mkdir -p "$out"
+out="$(cd "$out" && pwd)"
+
+# The binary itself, not Debian's apache2ctl wrapper (which needs /etc/apache2/envvars).
+APACHE="${APACHE:-$(command -v apache2 || command -v httpd || true)}"
+if [ -z "$APACHE" ]; then
+    if [ -x /usr/sbin/apache2 ]; then APACHE=/usr/sbin/apache2; else APACHE=/usr/sbin/httpd; fi
+fi
+if [ ! -x "$APACHE" ]; then
+    echo "generate.sh: Apache httpd not found (Debian/Ubuntu: apt-get install -y apache2)" >&2
+    exit 3
+fi
+# Where the loadable modules are (Debian, Fedora/RHEL, the upstream default layout).
+if [ -z "${APACHE_MODULES:-}" ]; then
+    for d in /usr/lib/apache2/modules /usr/lib64/httpd/modules /usr/lib/httpd/modules \
+             /usr/local/apache2/modules; do
+        if [ -e "$d/mod_proxy_balancer.so" ]; then APACHE_MODULES="$d"; break; fi
+    done
+fi
+if [ ! -e "${APACHE_MODULES:-}/mod_proxy_balancer.so" ]; then
+    echo "generate.sh: Apache's modules (mod_proxy_balancer.so) not found;" \
+         "set APACHE_MODULES to their directory" >&2
+    exit 3
+fi
+PYTHON="${PYTHON:-python3}"
+
+say() { printf '[generate %s] %s\n' "$(date -u +%H:%M:%S)" "$*"; }
+
+tmp="$(mktemp -d "${TMPDIR:-/tmp}/faultline-apache.XXXXXX")"
+chmod 755 "$tmp"            # Apache's children (user nobody when started as root) read it
+mkdir -p "$tmp/run" "$tmp/rt" "$tmp/logs" "$tmp/www-api" "$tmp/www-shop" "$tmp/www-default"
+apache_pid=""
+traffic_pid=""
+
+# Stop one process group (every process here is started as its own session leader).
+stop_group() {
+    local pid="$1" sig="${2:-TERM}" i
+    kill -0 "$pid" 2>/dev/null || return 0
+    kill -"$sig" -- -"$pid" 2>/dev/null || kill -"$sig" "$pid" 2>/dev/null || true
+    for i in $(seq 1 100); do
+        kill -0 "$pid" 2>/dev/null || return 0
+        sleep 0.1
+    done
+    kill -KILL -- -"$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+    local rc=$?
+    trap - EXIT INT TERM
+    if [ -n "$traffic_pid" ]; then
+        kill -TERM "$traffic_pid" 2>/dev/null || true
+        wait "$traffic_pid" 2>/dev/null || true
+    fi
+    if [ -n "$apache_pid" ]; then
+        stop_group "$apache_pid" WINCH      # graceful stop: requests in flight finish and log
+        wait "$apache_pid" 2>/dev/null || true
+    fi
+    local f
+    for f in "$tmp"/run/*.pid; do
+        [ -e "$f" ] || continue
+        stop_group "$(cat "$f")" TERM
+    done
+    wait 2>/dev/null || true
+    if [ "$rc" -ne 0 ]; then
+        echo "generate.sh: failed (exit $rc); backend logs follow" >&2
+        tail -n 20 "$tmp"/logs/*.log >&2 2>/dev/null || true
+    fi
+    rm -rf "$tmp"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# Free loopback ports: one for Apache and one per backend.
+read -r -a ports <<<"$("$PYTHON" - <<'EOF'
+import socket
+socks = []
+for _ in range(8):
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    socks.append(s)
+print(" ".join(str(s.getsockname()[1]) for s in socks))
+EOF
+)"
+PORT=${ports[0]}
+declare -A bport=(
+    [users-1]=${ports[1]} [users-2]=${ports[2]}
+    [shop-1]=${ports[3]} [shop-2]=${ports[4]}
+    [search-1]=${ports[5]} [search-2]=${ports[6]}
+    [carts-1]=${ports[7]}
+)
+declare -A bpool=(
+    [users-1]=users_api [users-2]=users_api [shop-1]=shop_web [shop-2]=shop_web
+    [search-1]=search_api [search-2]=search_api [carts-1]=carts_api
+)
+names=(users-1 users-2 shop-1 shop-2 search-1 search-2 carts-1)
+
+wait_port() {
+    local port="$1" what="$2" i
+    for i in $(seq 1 100); do
+        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+        sleep 0.1
+    done
+    echo "generate.sh: $what did not listen on 127.0.0.1:$port" >&2
+    return 1
+}
+
+say "backends: $(for n in "${names[@]}"; do printf '%s=%s ' "$n" "${bport[$n]}"; done)"
+json='{"backends": ['
+sep=""
+for n in "${names[@]}"; do
+    setsid "$PYTHON" "$shared/backend.py" --port "${bport[$n]}" --name "$n" \
+        </dev/null >>"$tmp/logs/$n.log" 2>&1 &
+    echo $! >"$tmp/run/$n.pid"
+    disown $!               # stopped through its pid file (traffic.py may replace it)
+    json+="$sep{\"name\": \"$n\", \"pool\": \"${bpool[$n]}\", \"port\": ${bport[$n]},"
+    json+=" \"pidfile\": \"$tmp/run/$n.pid\", \"log\": \"$tmp/logs/$n.log\"}"
+    sep=", "
+done
+echo "$json]}" >"$tmp/run/backends.json"
+for n in "${names[@]}"; do wait_port "${bport[$n]}" "$n"; done
+
+printf 'ok\n' >"$tmp/www-api/healthz"
+printf 'User-agent: *\nDisallow: /shop/cart\n' >"$tmp/www-shop/robots.txt"
+# Started as root, Apache's children switch to an unprivileged user; otherwise they
+# keep the caller's and the User/Group lines are commented out.
+if [ "$(id -u)" = 0 ]; then root=""; else root="# "; fi
+sed -e "s#@TMP@#$tmp#g" -e "s#@OUT@#$out#g" -e "s#@PORT@#$PORT#g" \
+    -e "s#@MODULES@#$APACHE_MODULES#g" -e "s#@ROOT@#$root#g" \
+    -e "s#@NOGROUP@#$(id -g nobody 2>/dev/null || echo 65534)#g" \
+    -e "s#@USERS1@#${bport[users-1]}#g" -e "s#@USERS2@#${bport[users-2]}#g" \
+    -e "s#@SHOP1@#${bport[shop-1]}#g" -e "s#@SHOP2@#${bport[shop-2]}#g" \
+    -e "s#@SEARCH1@#${bport[search-1]}#g" -e "s#@SEARCH2@#${bport[search-2]}#g" \
+    -e "s#@CARTS1@#${bport[carts-1]}#g" \
+    "$here/httpd.conf.in" >"$tmp/httpd.conf"
+
+rm -f "$out/access.log" "$out/error.log" "$out/timeline.json"
+if ! check_out="$("$APACHE" -d "$tmp" -f "$tmp/httpd.conf" -t 2>&1)"; then
+    echo "$check_out" >&2
+    exit 1
+fi
+say "$("$APACHE" -v | sed -n 's/^Server version: *//p') on 127.0.0.1:$PORT"
+setsid "$APACHE" -d "$tmp" -f "$tmp/httpd.conf" -DFOREGROUND </dev/null &
+apache_pid=$!
+wait_port "$PORT" "Apache httpd"
+
+# In the background, so that a signal to this script is handled at once (bash runs traps
+# only between commands, and `wait` is one it interrupts).
+"$PYTHON" "$shared/traffic.py" --proxy apache --port "$PORT" --run-dir "$tmp/run" \
+    --timeline "$out/timeline.json" "${quick[@]}" &
+traffic_pid=$!
+wait "$traffic_pid"
+traffic_pid=""
+
+stop_group "$apache_pid" WINCH
+wait "$apache_pid" 2>/dev/null || true
+apache_pid=""
+
+# The logs must show what the timeline promised.
+check() { grep -qF -- "$2" "$out/$1" || { echo "generate.sh: $1 lacks '$2'" >&2; exit 1; }; }
+check access.log '" 503 '
+check access.log '" 502 '
+check access.log '" 500 '
+check error.log '(111)Connection refused: AH00957'
+check error.log '(70007)The timeout specified has expired'
+check error.log 'AH01102: error reading status line from remote server'
+
+# Record in timeline.json the 5xx Apache answered in each phase (by the time a request was
+# received, %t), and fail when an incident phase lacks its expected status.
+"$PYTHON" - "$out/access.log" "$out/timeline.json" <<'EOF'
+import collections, datetime as dt, json, re, sys
+
+access, timeline = sys.argv[1:]
+line_re = re.compile(rb'^\S+ \S+ \S+ \[([^\]]+)\] "(?:[^"\\]|\\.)*" (\d{3}) ')
+seen = []
+with open(access, "rb") as f:
+    for line in f:
+        m = line_re.match(line)
+        if m and m.group(2).startswith(b"5"):
+            t = dt.datetime.strptime(m.group(1).decode(), "%d/%b/%Y:%H:%M:%S %z").timestamp()
+            seen.append((t, m.group(2).decode()))
+with open(timeline) as f:
+    doc = json.load(f)
+bad = []
+for p in doc["phases"]:
+    # %t has one-second resolution: a line belongs to the phase its second overlaps most.
+    counts = collections.Counter(code for t, code in seen if p["start"] - 0.5 <= t < p["end"] - 0.5)
+    p["observed_5xx"] = dict(sorted(counts.items()))
+    if p["kind"] == "incident" and not all(counts[c] for c in p["expected_status"]):
+        bad.append(f"phase {p['name']}: expected {p['expected_status']}, saw {dict(counts)}")
+with open(timeline, "w") as f:
+    json.dump(doc, f, indent=2)
+    f.write("\n")
+if bad:
+    sys.exit("generate.sh: " + "; ".join(bad))
+EOF
+say "wrote $out/access.log ($(wc -l <"$out/access.log") lines)," \
+    "$out/error.log ($(wc -l <"$out/error.log") lines), $out/timeline.json"
