@@ -28,6 +28,7 @@
 //! assert_eq!(shard.into_summary().by_status[502], 1);
 //! ```
 
+mod filter;
 mod interner;
 pub mod route;
 mod shard;
@@ -36,8 +37,10 @@ mod summary;
 mod tells;
 mod timeline;
 
+pub use filter::{Filter, Glob, StatusSet};
 pub use interner::{Interner, OTHER};
-pub use shard::{Cell, ChunkOut, ErrEvent, Limits, Run, SeriesKey, Shard};
+pub use route::RoutePatterns;
+pub use shard::{Cell, ChunkOut, ErrEvent, Limits, Options, Run, SeriesKey, Shard};
 pub use sketch::LatencySketch;
 pub use summary::{KeyStats, Summary};
 pub use tells::{LineRef, StatusTells, Tells, EXACT_DURATIONS, FAST_US};

@@ -161,3 +161,135 @@ mod tests {
         assert_eq!(t("/deadbeef"), "/deadbeef");
     }
 }
+
+/// One segment of a user route pattern.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Seg {
+    Lit(Vec<u8>),
+    /// `{name}` or `*`: any one segment.
+    One,
+    /// `**` or `{name*}` as the last segment: the rest of the path.
+    Rest,
+}
+
+/// Route patterns given by the user (`/shop/{slug}`, `/api/*/items/{id}`, `/static/**`):
+/// the first that matches a path names its route, before any automatic templating.
+#[derive(Debug, Clone, Default)]
+pub struct RoutePatterns {
+    patterns: Vec<(Vec<Seg>, Box<[u8]>)>,
+}
+
+impl RoutePatterns {
+    /// Compiles patterns; the error names the pattern and what is wrong with it.
+    pub fn new<S: AsRef<str>>(patterns: &[S]) -> Result<RoutePatterns, String> {
+        let mut out = Vec::new();
+        for p in patterns {
+            let p = p.as_ref();
+            if !p.starts_with('/') {
+                return Err(format!("route pattern {p:?} must start with '/'"));
+            }
+            let segs: Vec<&str> = p[1..].split('/').collect();
+            let mut compiled = Vec::with_capacity(segs.len());
+            for (i, s) in segs.iter().enumerate() {
+                let last = i + 1 == segs.len();
+                let seg = match *s {
+                    "**" => Seg::Rest,
+                    "*" => Seg::One,
+                    s if s.starts_with('{') && s.ends_with("*}") => Seg::Rest,
+                    s if s.starts_with('{') && s.ends_with('}') && s.len() > 2 => Seg::One,
+                    s if s.contains(['{', '}', '*']) => {
+                        return Err(format!(
+                            "route pattern {p:?}: segment {s:?} mixes text and a placeholder"
+                        ))
+                    }
+                    s => Seg::Lit(s.as_bytes().to_vec()),
+                };
+                if seg == Seg::Rest && !last {
+                    return Err(format!("route pattern {p:?}: ** may only end a pattern"));
+                }
+                compiled.push(seg);
+            }
+            out.push((compiled, p.as_bytes().into()));
+        }
+        Ok(RoutePatterns { patterns: out })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.patterns.is_empty()
+    }
+
+    /// The route of the first pattern matching `path` (query string ignored).
+    pub fn find(&self, path: &[u8]) -> Option<&[u8]> {
+        if self.patterns.is_empty() {
+            return None;
+        }
+        let path = match memchr::memchr2(b'?', b'#', path) {
+            Some(i) => &path[..i],
+            None => path,
+        };
+        let path = path.strip_prefix(b"/")?;
+        self.patterns
+            .iter()
+            .find(|(segs, _)| matches(segs, path))
+            .map(|(_, route)| &**route)
+    }
+}
+
+fn matches(segs: &[Seg], path: &[u8]) -> bool {
+    let mut parts = path.split(|&b| b == b'/');
+    for seg in segs {
+        match seg {
+            Seg::Rest => return true,
+            Seg::One => match parts.next() {
+                Some(p) if !p.is_empty() => {}
+                _ => return false,
+            },
+            Seg::Lit(l) => match parts.next() {
+                Some(p) if p == l.as_slice() => {}
+                _ => return false,
+            },
+        }
+    }
+    parts.next().is_none()
+}
+
+/// The template of `path`: a user pattern's route when one matches, else the automatic one.
+pub fn route_into(path: &[u8], patterns: &RoutePatterns, out: &mut Vec<u8>) {
+    match patterns.find(path) {
+        Some(route) => {
+            out.clear();
+            out.extend_from_slice(route);
+        }
+        None => template_into(path, out),
+    }
+}
+
+#[cfg(test)]
+mod pattern_tests {
+    use super::*;
+
+    #[test]
+    fn user_patterns_win_over_automatic_templates() {
+        let p = RoutePatterns::new(&["/shop/{slug}", "/api/*/items/{id}", "/static/**"]).unwrap();
+        let mut out = Vec::new();
+        route_into(b"/shop/blue-widget?x=1", &p, &mut out);
+        assert_eq!(out, b"/shop/{slug}");
+        route_into(b"/api/v2/items/77", &p, &mut out);
+        assert_eq!(out, b"/api/*/items/{id}");
+        route_into(b"/static/js/app.3f9a2b1c.js", &p, &mut out);
+        assert_eq!(out, b"/static/**");
+        route_into(b"/shop/a/b", &p, &mut out);
+        assert_eq!(out, b"/shop/a/b");
+        route_into(b"/users/12", &p, &mut out);
+        assert_eq!(out, b"/users/{id}");
+    }
+
+    #[test]
+    fn bad_patterns_are_named() {
+        assert!(RoutePatterns::new(&["shop"])
+            .unwrap_err()
+            .contains("\"shop\""));
+        assert!(RoutePatterns::new(&["/a/**/b"]).is_err());
+        assert!(RoutePatterns::new(&["/a/x{id}"]).is_err());
+    }
+}

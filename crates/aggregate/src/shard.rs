@@ -8,7 +8,7 @@ use std::hash::{BuildHasher, Hasher};
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
-use crate::{route, Interner, KeyStats, Summary};
+use crate::{route, Filter, Interner, KeyStats, RoutePatterns, Summary};
 
 /// Caps that bound a shard's memory.
 #[derive(Debug, Clone, Copy)]
@@ -122,6 +122,7 @@ pub struct Shard {
     has_upstream: bool,
     hasher: foldhash::fast::RandomState,
     fast: FxHashMap<u64, Ids>,
+    options: std::sync::Arc<Options>,
 }
 
 const NONE_US: u32 = u32::MAX;
@@ -135,6 +136,15 @@ struct Ids {
     host: u32,
     up: u32,
     series: u32,
+    /// The host and route pass the filter.
+    keep: bool,
+}
+
+/// What a shard is told once: the filter and the user's route patterns.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    pub filter: Filter,
+    pub patterns: RoutePatterns,
 }
 
 fn us32(v: Option<u64>) -> u32 {
@@ -162,7 +172,12 @@ fn last_value(list: &[u8]) -> &[u8] {
 
 impl Shard {
     pub fn new(limits: Limits) -> Self {
+        Shard::with_options(limits, std::sync::Arc::default())
+    }
+
+    pub fn with_options(limits: Limits, options: std::sync::Arc<Options>) -> Self {
         Shard {
+            options,
             limits,
             by_status: Box::new([0; 1000]),
             routes: Interner::new(limits.routes),
@@ -193,21 +208,41 @@ impl Shard {
         self.has_upstream = has_upstream;
     }
 
-    /// Counts one parsed record. `line` is its 1-based number within the current chunk and
-    /// `raw` its bytes (kept only as a bounded sample for the first errors).
-    pub fn observe(&mut self, rec: &Record<'_>, sec: i64, line: u64, raw: &[u8]) {
-        let status = rec.status;
-        self.by_status[(status as usize).min(999)] += 1;
-        let is_5xx = (500..600).contains(&status);
-        let dur = rec.request_time_us;
-
+    /// Counts one parsed record unless the filter leaves it out (then returns `false`).
+    /// `line` is its 1-based number within the current chunk and `raw` its bytes (kept only
+    /// as a bounded sample for the first errors).
+    pub fn observe(&mut self, rec: &Record<'_>, sec: i64, line: u64, raw: &[u8]) -> bool {
+        let filter = &self.options.filter;
+        if filter.filters_lines() && !filter.keeps_line(sec, rec.path, rec.user_agent) {
+            return false;
+        }
         let addr = last_value(rec.upstream_addr);
         let Ids {
             route,
             host,
             up,
             series,
-        } = self.ids(rec.host, rec.path_only(), addr);
+            keep,
+        } = self.ids(rec.host, rec.path, addr);
+        if !keep {
+            return false;
+        }
+        let status = rec.status;
+        let is_5xx = (500..600).contains(&status);
+        self.count_cell(sec, series, is_5xx);
+        let run = self.out.runs.last_mut().expect("a run is open");
+        run.events_end = self.out.events.len() as u32;
+        if is_5xx {
+            let ev = self.event_for(rec, sec, series, line, addr);
+            self.push_event(ev, raw);
+        } else if rec.upstream_status.contains(&b',') {
+            self.failover_event(rec, sec, host, route, line, raw);
+        }
+        if !self.options.filter.counts_status(status) {
+            return true;
+        }
+        self.by_status[(status as usize).min(999)] += 1;
+        let dur = rec.request_time_us;
         bump(&mut self.route_stats, route, is_5xx, dur);
         bump(&mut self.host_stats, host, is_5xx, None);
         let method = match rec.method {
@@ -220,22 +255,13 @@ impl Shard {
             let up_dur = parse_last_us(rec.upstream_response_time).or(dur);
             bump(&mut self.upstream_stats, up, is_5xx, up_dur);
         }
-        self.count_cell(sec, series, is_5xx);
-        let run = self.out.runs.last_mut().expect("a run is open");
-        run.events_end = self.out.events.len() as u32;
-
-        if is_5xx {
-            let ev = self.event_for(rec, sec, series, line, addr);
-            self.push_event(ev, raw);
-        } else if rec.upstream_status.contains(&b',') {
-            self.failover_event(rec, sec, host, route, line, raw);
-        }
+        true
     }
 
     /// The ids of a line's route, host, upstream and series. A seeded 64-bit hash of the three
     /// strings finds them in one lookup; only a key not seen before is interned.
     fn ids(&mut self, host: &[u8], path: &[u8], addr: &[u8]) -> Ids {
-        route::template_into(path, &mut self.tmpl);
+        route::route_into(path, &self.options.patterns, &mut self.tmpl);
         let mut h = self.hasher.build_hasher();
         h.write_usize(host.len());
         h.write(host);
@@ -246,6 +272,7 @@ impl Shard {
         if let Some(ids) = self.fast.get(&key) {
             return *ids;
         }
+        let keep = self.options.filter.keeps_scope(host, &self.tmpl);
         let route = self.routes.intern(&self.tmpl);
         let host = self.hosts.intern(host);
         let up = self.upstreams.intern(addr);
@@ -258,6 +285,7 @@ impl Shard {
             host,
             up,
             series,
+            keep,
         };
         self.fast.insert(key, ids);
         ids

@@ -10,6 +10,7 @@ use faultline_formats::{parse_nginx_error, AccessParser, Kind};
 use faultline_model::{format_rfc3339, EventTime};
 
 use crate::cli::{AnalyzeArgs, FailOn, Output};
+use crate::config::{self, Plan};
 use crate::engine::{Engine, InputStats};
 use crate::inputs::{self, Opened};
 use crate::pipeline::{self, Feed};
@@ -28,20 +29,28 @@ pub struct Fatal {
     pub status: u8,
 }
 
-/// Compiles the `--log-format` strings (presets by name, else nginx `log_format`).
-pub fn user_formats(args: &AnalyzeArgs) -> Result<Vec<AccessParser>, Fatal> {
-    args.log_format
+/// Compiles the `--log-format` strings (presets by name, else a format of `dialect`).
+pub fn user_formats(formats: &[String], dialect: Option<&str>) -> Result<Vec<AccessParser>, Fatal> {
+    formats
         .iter()
         .map(|s| {
             let trimmed = s.trim();
-            if AccessParser::presets().contains(&trimmed) {
-                return AccessParser::preset(trimmed);
-            }
-            AccessParser::nginx(trimmed)
-        })
-        .zip(&args.log_format)
-        .map(|(r, s)| {
-            r.map_err(|e| Fatal {
+            let parsed = if AccessParser::presets().contains(&trimmed) {
+                AccessParser::preset(trimmed)
+            } else {
+                match dialect {
+                    None | Some("nginx") => AccessParser::nginx(trimmed),
+                    Some(other) => {
+                        return Err(Fatal {
+                            message: format!(
+                                "--format {other}: not supported for --log-format strings"
+                            ),
+                            status: EXIT_UNUSABLE,
+                        })
+                    }
+                }
+            };
+            parsed.map_err(|e| Fatal {
                 message: format!("--log-format {s:?}: {e}"),
                 status: EXIT_UNUSABLE,
             })
@@ -49,16 +58,24 @@ pub fn user_formats(args: &AnalyzeArgs) -> Result<Vec<AccessParser>, Fatal> {
         .collect()
 }
 
+fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+/// Validates the options (config file and command line) and analyses the inputs.
+pub fn analyze_args(args: &AnalyzeArgs) -> Result<Report, Fatal> {
+    let plan = config::plan(args, now_secs()).map_err(|errors| Fatal {
+        message: format!("invalid options:\n  {}", errors.join("\n  ")),
+        status: EXIT_UNUSABLE,
+    })?;
+    let user = user_formats(&plan.log_formats, plan.format.as_deref())?;
+    analyze(args, &plan, &user)
+}
+
 pub fn run(args: &AnalyzeArgs) -> Result<u8, Fatal> {
-    let user = user_formats(args)?;
-    let zone = match &args.tz {
-        Some(z) => Some(Zone::parse(z).map_err(|e| Fatal {
-            message: format!("{e:#}"),
-            status: EXIT_UNUSABLE,
-        })?),
-        None => None,
-    };
-    let report = analyze(args, &user, zone.as_ref())?;
+    let report = analyze_args(args)?;
     let rendered = match args.output {
         Output::Json => {
             serde_json::to_string_pretty(&report).expect("the report serialises") + "\n"
@@ -100,11 +117,9 @@ enum Slot {
     Failed(String),
 }
 
-pub fn analyze(
-    args: &AnalyzeArgs,
-    user: &[AccessParser],
-    zone: Option<&Zone>,
-) -> Result<Report, Fatal> {
+pub fn analyze(args: &AnalyzeArgs, plan: &Plan, user: &[AccessParser]) -> Result<Report, Fatal> {
+    let zone = plan.zone.as_ref();
+    let options = Arc::new(plan.options.clone());
     let specs = inputs::expand(&args.files);
     let stdin_uses = specs.iter().filter(|s| s.path.is_none()).count();
     if stdin_uses > 1 {
@@ -177,6 +192,7 @@ pub fn analyze(
         feeds.into_iter().map(|(_, f, _)| f).collect(),
         threads,
         Limits::default(),
+        options,
         &mut engine,
         callback,
     );
@@ -190,7 +206,7 @@ pub fn analyze(
         .iter()
         .find_map(|&i| stats[i].first.map(|t| t.offset))
         .unwrap_or(0);
-    let mut assumptions = Vec::new();
+    let mut assumptions = plan.notes.clone();
     let mut input_reports = Vec::with_capacity(slots.len());
     for (i, slot) in slots.into_iter().enumerate() {
         let det = detections.iter().find(|(j, _)| *j == i).map(|(_, d)| d);
@@ -297,6 +313,7 @@ fn access_report(path: &str, d: &faultline_formats::Detection, st: &InputStats) 
         log_format: d.access.as_ref().map(|p| p.name().to_string()),
         lines: st.lines,
         parsed: st.parsed,
+        filtered: st.filtered,
         malformed: st.malformed,
         malformed_samples: samples(st),
         error: st.error.clone(),
@@ -311,6 +328,7 @@ fn failed_report(path: &str, error: String) -> InputReport {
         log_format: None,
         lines: 0,
         parsed: 0,
+        filtered: 0,
         malformed: 0,
         malformed_samples: Vec::new(),
         error: Some(error),
@@ -394,6 +412,7 @@ fn other_report(
         log_format: None,
         lines: st.lines,
         parsed: st.parsed,
+        filtered: st.filtered,
         malformed: st.malformed,
         malformed_samples: samples(st),
         error: st.error.clone(),

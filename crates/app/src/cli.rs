@@ -35,6 +35,18 @@ pub enum FailOn {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Dialect {
     Nginx,
+    Apache,
+    Json,
+}
+
+impl Dialect {
+    pub fn name(self) -> &'static str {
+        match self {
+            Dialect::Nginx => "nginx",
+            Dialect::Apache => "apache",
+            Dialect::Json => "json",
+        }
+    }
 }
 
 #[derive(Debug, clap::Args)]
@@ -70,6 +82,46 @@ pub struct AnalyzeArgs {
     /// Exit with status 1 when the condition holds (for scripts and CI jobs).
     #[arg(long = "fail-on", value_enum, value_name = "WHAT")]
     pub fail_on: Option<FailOn>,
+
+    /// A TOML file with input, filter and route settings (see the README); the command line
+    /// adds to its lists and wins over its single values.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Only lines at or after this time: a duration before now (2h, 30m, 1d) or a time
+    /// (2024-03-12T08:00:00Z; 2024-03-12 08:00 is read in --tz, else UTC).
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+
+    /// Only lines before this time (same forms as --since).
+    #[arg(long, value_name = "WHEN")]
+    pub until: Option<String>,
+
+    /// Only this host (`*` wildcards, case-insensitive). Repeatable.
+    #[arg(long, value_name = "HOST")]
+    pub host: Vec<String>,
+
+    /// Only routes matching this pattern (`/api/*`). Repeatable.
+    #[arg(long, value_name = "PATTERN")]
+    pub route: Vec<String>,
+
+    /// Count only these statuses in totals and tables: 5xx, 502, 500-504, comma-separated.
+    /// Incidents are still found over every response. Repeatable.
+    #[arg(long, value_name = "LIST")]
+    pub status: Vec<String>,
+
+    /// Leave out lines whose request path matches this regex (health checks). Repeatable.
+    #[arg(long = "exclude-path", value_name = "REGEX")]
+    pub exclude_path: Vec<String>,
+
+    /// Leave out lines whose user agent matches this regex (monitors, probes). Repeatable.
+    #[arg(long = "exclude-ua", value_name = "REGEX")]
+    pub exclude_ua: Vec<String>,
+
+    /// A route template of your own (`/shop/{slug}`, `/api/*/items/{id}`, `/static/**`),
+    /// used before the automatic one. Repeatable.
+    #[arg(long = "route-pattern", value_name = "PATTERN")]
+    pub route_pattern: Vec<String>,
 
     /// Parsing threads (default: the number of cores).
     #[arg(long, value_name = "N")]

@@ -15,6 +15,7 @@ pub struct InputStats {
     pub physical: u64,
     pub lines: u64,
     pub parsed: u64,
+    pub filtered: u64,
     pub malformed: u64,
     pub samples: Vec<Malformed>,
     pub first: Option<EventTime>,
@@ -86,6 +87,7 @@ impl Engine {
         st.physical += stats.physical;
         st.lines += stats.lines;
         st.parsed += stats.parsed;
+        st.filtered += stats.filtered;
         st.malformed += stats.malformed;
         for mut m in stats.samples {
             if st.samples.len() < MALFORMED_SAMPLES {

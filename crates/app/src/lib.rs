@@ -11,6 +11,7 @@
 
 pub mod analyze;
 pub mod cli;
+pub mod config;
 pub mod engine;
 pub mod html;
 pub mod inputs;
@@ -19,3 +20,4 @@ pub mod pipeline;
 pub mod report;
 pub mod terminal;
 pub mod tz;
+pub mod when;

@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crossbeam_channel::{bounded, unbounded};
-use faultline_aggregate::{ChunkOut, Limits, Shard, Summary};
+use faultline_aggregate::{ChunkOut, Limits, Options, Shard, Summary};
 use faultline_formats::{AccessParser, Record, TimeCache};
 use faultline_ingest::ChunkReader;
 use faultline_model::EventTime;
@@ -37,6 +37,8 @@ pub struct ChunkStats {
     pub physical: u64,
     pub lines: u64,
     pub parsed: u64,
+    /// Parsed lines the filters left out.
+    pub filtered: u64,
     pub malformed: u64,
     pub samples: Vec<Malformed>,
     pub first: Option<EventTime>,
@@ -73,10 +75,10 @@ pub struct Worker {
 }
 
 impl Worker {
-    pub fn new(id: usize, limits: Limits) -> Self {
+    pub fn new(id: usize, limits: Limits, options: Arc<Options>) -> Self {
         Worker {
             id,
-            shard: Shard::new(limits),
+            shard: Shard::with_options(limits, options),
             cache: TimeCache::default(),
             last_sec: 0,
         }
@@ -118,8 +120,12 @@ impl Worker {
                             stats.last = Some(t);
                         }
                     }
-                    self.shard
-                        .observe(&rec, self.last_sec, stats.physical, line);
+                    if !self
+                        .shard
+                        .observe(&rec, self.last_sec, stats.physical, line)
+                    {
+                        stats.filtered += 1;
+                    }
                 }
                 Err(reason) => {
                     stats.malformed += 1;
@@ -163,6 +169,7 @@ pub fn run(
     feeds: Vec<Feed>,
     threads: usize,
     limits: Limits,
+    options: Arc<Options>,
     engine: &mut Engine,
     progress: Option<Progress>,
 ) -> Summary {
@@ -176,8 +183,9 @@ pub fn run(
         let mut handles = Vec::new();
         for id in 0..threads {
             let (rx, tx) = (job_rx.clone(), done_tx.clone());
+            let options = options.clone();
             handles.push(s.spawn(move || {
-                let mut w = Worker::new(id, limits);
+                let mut w = Worker::new(id, limits, options);
                 for job in rx {
                     if tx.send(w.process(job)).is_err() {
                         break;

@@ -50,6 +50,8 @@ pub struct InputReport {
     pub log_format: Option<String>,
     pub lines: u64,
     pub parsed: u64,
+    /// Parsed lines the filters left out (an addition to the contract's fields).
+    pub filtered: u64,
     pub malformed: u64,
     pub malformed_samples: Vec<MalformedSample>,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -5,7 +5,7 @@ mod common;
 
 use clap::Parser;
 use common::*;
-use faultline::analyze::analyze;
+use faultline::analyze::analyze_args;
 use faultline::cli::{Cli, Command};
 
 const API: &str = "api.example.com";
@@ -51,7 +51,7 @@ fn fixture() -> tempfile::NamedTempFile {
 fn report_for(path: &str) -> faultline::report::Report {
     let cli = Cli::parse_from(["faultline", "analyze", path]);
     let Command::Analyze(args) = cli.command;
-    analyze(&args, &[], None).unwrap_or_else(|f| panic!("{}", f.message))
+    analyze_args(&args).unwrap_or_else(|f| panic!("{}", f.message))
 }
 
 #[test]

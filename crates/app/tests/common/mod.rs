@@ -115,7 +115,7 @@ pub fn log(mut reqs: Vec<Req>) -> Vec<String> {
 pub fn run(lines: &[String], chunk_lines: usize, format: &str) -> Outcome {
     let parser = Arc::new(AccessParser::preset(format).expect("preset"));
     let mut engine = Engine::new(Config::default(), 1);
-    let mut worker = Worker::new(0, Limits::default());
+    let mut worker = Worker::new(0, Limits::default(), Default::default());
     for (seq, chunk) in lines.chunks(chunk_lines.max(1)).enumerate() {
         let mut buf = chunk.join("\n").into_bytes();
         buf.push(b'\n');
