@@ -209,13 +209,20 @@ with open(access, "rb") as f:
             seen.append((t, m.group(2).decode()))
 with open(timeline) as f:
     doc = json.load(f)
+# %t has one-second resolution: a line counts in the phase its second [t, t+1) overlaps,
+# an incident phase first (the fault is switched on just before its start is taken).
+counts = {p["name"]: collections.Counter() for p in doc["phases"]}
+by_kind = sorted(doc["phases"], key=lambda p: p["kind"] != "incident")
+for t, code in seen:
+    phase = next((p for p in by_kind if t + 1 > p["start"] and t < p["end"]), None)
+    if phase:
+        counts[phase["name"]][code] += 1
 bad = []
 for p in doc["phases"]:
-    # %t has one-second resolution: a line belongs to the phase its second overlaps most.
-    counts = collections.Counter(code for t, code in seen if p["start"] - 0.5 <= t < p["end"] - 0.5)
-    p["observed_5xx"] = dict(sorted(counts.items()))
-    if p["kind"] == "incident" and not all(counts[c] for c in p["expected_status"]):
-        bad.append(f"phase {p['name']}: expected {p['expected_status']}, saw {dict(counts)}")
+    got = counts[p["name"]]
+    p["observed_5xx"] = dict(sorted(got.items()))
+    if p["kind"] == "incident" and not all(got[c] for c in p["expected_status"]):
+        bad.append(f"phase {p['name']}: expected {p['expected_status']}, saw {dict(got)}")
 with open(timeline, "w") as f:
     json.dump(doc, f, indent=2)
     f.write("\n")

@@ -74,3 +74,19 @@ def nginx_bin():
         pytest.fail("nginx is not installed but CI=true: .ci/run must install it "
                     "(apt-get install -y nginx)", pytrace=False)
     pytest.skip("nginx is not installed (apt-get install -y nginx)")
+
+
+@pytest.fixture(scope="session")
+def apache_bin():
+    """Apache httpd (Debian: apache2); CI must have it (the test fails there), elsewhere it
+    may skip."""
+    found = shutil.which("apache2") or shutil.which("httpd")
+    for candidate in ("/usr/sbin/apache2", "/usr/sbin/httpd"):
+        if not found and os.access(candidate, os.X_OK):
+            found = candidate
+    if found:
+        return found
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail("Apache httpd is not installed but CI=true: .ci/run must install it "
+                    "(apt-get install -y apache2)", pytrace=False)
+    pytest.skip("Apache httpd is not installed (apt-get install -y apache2)")

@@ -10,10 +10,18 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "examples" / "nginx"
+APACHE_EXAMPLES = REPO / "examples" / "apache"
+
+# The LogFormat of examples/apache (httpd.conf.in), as Apache reads it: without the
+# backslashes that escape its quotes inside the config file's quoted string.
+APACHE_LOG_FORMAT = ('%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i" %D '
+                     '"%{BALANCER_WORKER_NAME}e" "%{Host}i"')
 
 # The status of an nginx access-log line: the first field after the quoted request line.
 # nginx escapes '"' inside $request as \x22, so the request has no bare quote.
 STATUS_RE = re.compile(rb'^\S+ - \S+ \[[^\]]+\] "[^"]*" (\d{3}) ')
+# The same for Apache's %h %l %u %t "%r" %>s: Apache escapes '"' inside %r as \".
+APACHE_STATUS_RE = re.compile(rb'^\S+ \S+ \S+ \[[^\]]+\] "(?:[^"\\]|\\.)*" (\d{3}) ')
 UUID_RE = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
 # nginx logs a request when it completes, second resolution: a phase's 5xx lines can carry the
@@ -62,12 +70,13 @@ def describe(proc, what):
             f"--- stderr ---\n{cut(proc.stderr)}\n--- stdout ---\n{cut(proc.stdout)}")
 
 
-def count_statuses(path_or_bytes):
-    """Per-status counts of an nginx access log, the way a person would do it with a regex."""
+def count_statuses(path_or_bytes, regex=STATUS_RE):
+    """Per-status counts of an access log (nginx's by default; APACHE_STATUS_RE for Apache's),
+    the way a person would do it with a regex."""
     data = path_or_bytes if isinstance(path_or_bytes, bytes) else Path(path_or_bytes).read_bytes()
     counts = collections.Counter()
     for line in data.splitlines():
-        m = STATUS_RE.match(line)
+        m = regex.match(line)
         if m:
             counts[m.group(1).decode()] += 1
     return dict(counts)
@@ -136,12 +145,17 @@ def check_no_stray_incidents(doc, timeline):
                        + "\n".join("  " + incident_line(i) for i in stray))
 
 
+def bare_upstream(name):
+    """An upstream without a scheme: Apache names a balancer member `http://127.0.0.1:8080`."""
+    return re.sub(r"^[a-z][a-z0-9+.-]*://", "", name)
+
+
 def check_phase_scopes(doc, timeline):
     for phase in incident_phases(timeline):
         inc = phase_incident(doc, phase)
         scope = inc["scope"]
         label = f"phase {phase['name']}: {incident_line(inc)}"
-        assert sorted(scope["upstreams"]) == sorted(phase["upstreams"]), label
+        assert sorted(map(bare_upstream, scope["upstreams"])) == sorted(phase["upstreams"]), label
         assert sorted(scope["hosts"]) == sorted(phase["hosts"]), label
         assert scope["routes"], label
         for route in scope["routes"]:
