@@ -17,7 +17,8 @@ pub enum Kind {
 #[derive(Debug, Clone)]
 pub struct Detection {
     pub kind: Kind,
-    /// "nginx" for access and error logs, "text" for application logs.
+    /// The dialect of an access log ("nginx", "apache", "json"), "nginx" for error logs,
+    /// "text" for application logs.
     pub format: String,
     /// The access-log parser that won, for [`Kind::Access`].
     pub access: Option<AccessParser>,
@@ -29,11 +30,20 @@ pub struct Detection {
 
 /// Guesses what `lines` (the first lines of an input) are.
 ///
-/// `user` formats (from `--log-format`) are tried first, then the presets. The candidate that
-/// parses the most sampled lines wins (ties: the one with more fields, then user formats
-/// first). An access candidate is accepted if it parses at least half the non-empty sampled
-/// lines; else the input is an nginx error log if at least half parse as one; else it is
-/// [`Kind::App`] text. An empty sample is App text with `matched` 0.
+/// `user` formats (from `--log-format`) are tried first, then the presets: nginx ones, Apache
+/// ones, and the JSON one when a sampled line starts with `{`. The candidate that parses the
+/// most sampled lines wins. On a tie, a candidate of the same dialect wins with more fields;
+/// one of another dialect wins only if it fills more record fields over the sample (Apache's
+/// `%b` reads `-` as 0 bytes where nginx's `$body_bytes_sent` reads nothing, so Apache
+/// `combined` lines with a `-` are `apache_combined`); else the earlier candidate stays. So
+/// lines that nginx `combined` and Apache `combined` read alike are reported as nginx
+/// `combined`, and user formats win ties with presets of other dialects.
+///
+/// An access candidate is accepted if it parses at least half the non-empty sampled lines;
+/// else the input is an nginx error log if at least half parse as one; else it is
+/// [`Kind::App`] text. An empty sample is App text with `matched` 0. A JSON winner's
+/// [`AccessParser::has_upstream`], [`AccessParser::has_timing`] and
+/// [`AccessParser::field_count`] are narrowed to the fields the sample holds.
 pub fn detect(lines: &[&[u8]], user: &[AccessParser]) -> Detection {
     let sample: Vec<&[u8]> = lines
         .iter()
@@ -44,25 +54,37 @@ pub fn detect(lines: &[&[u8]], user: &[AccessParser]) -> Detection {
     if sampled == 0 {
         return text(0, 0);
     }
-    let presets = AccessParser::presets()
+    let json = sample
         .iter()
+        .any(|l| l.trim_ascii_start().starts_with(b"{"));
+    let presets = AccessParser::canonical_presets()
+        .filter(|n| json || *n != "json")
         .filter_map(|n| AccessParser::preset(n).ok());
-    let mut best: Option<(usize, AccessParser)> = None;
-    for candidate in user.iter().cloned().chain(presets) {
-        let matched = count_access(&candidate, &sample);
-        let better = best.as_ref().is_none_or(|(m, b)| {
-            matched > *m || (matched == *m && candidate.field_count() > b.field_count())
+    let mut best: Option<(Score, AccessParser)> = None;
+    for mut candidate in user.iter().cloned().chain(presets) {
+        if let Some(bits) = candidate.json_fields(&sample) {
+            candidate.fit_json(bits);
+        }
+        let score = score(&candidate, &sample);
+        let better = best.as_ref().is_none_or(|(s, b)| {
+            score.matched > s.matched
+                || (score.matched == s.matched
+                    && if candidate.dialect() == b.dialect() {
+                        candidate.field_count() > b.field_count()
+                    } else {
+                        score.filled > s.filled
+                    })
         });
         if better {
-            best = Some((matched, candidate));
+            best = Some((score, candidate));
         }
     }
-    if let Some((matched, parser)) = best.filter(|(m, _)| at_least_half(*m, sampled)) {
+    if let Some((score, parser)) = best.filter(|(s, _)| at_least_half(s.matched, sampled)) {
         return Detection {
             kind: Kind::Access,
             format: parser.dialect().to_string(),
             access: Some(parser),
-            matched,
+            matched: score.matched,
             sampled,
         };
     }
@@ -82,14 +104,54 @@ pub fn detect(lines: &[&[u8]], user: &[AccessParser]) -> Detection {
     text(sampled, sampled)
 }
 
-fn count_access(parser: &AccessParser, sample: &[&[u8]]) -> usize {
+/// How well a candidate reads the sample.
+#[derive(Debug, Clone, Copy)]
+struct Score {
+    /// Lines parsed.
+    matched: usize,
+    /// Record fields filled, summed over the lines parsed.
+    filled: usize,
+}
+
+fn score(parser: &AccessParser, sample: &[&[u8]]) -> Score {
     let mut rec = Record::default();
     let mut cache = TimeCache::default();
-    let mut matched = 0;
+    let mut s = Score {
+        matched: 0,
+        filled: 0,
+    };
     for &line in sample {
-        matched += usize::from(parser.parse(line, &mut rec, &mut cache).is_ok());
+        if parser.parse(line, &mut rec, &mut cache).is_ok() {
+            s.matched += 1;
+            s.filled += filled(&rec);
+        }
     }
-    matched
+    s
+}
+
+/// Number of fields of `rec` that hold something.
+fn filled(rec: &Record<'_>) -> usize {
+    let bytes = [
+        rec.method,
+        rec.path,
+        rec.protocol,
+        rec.host,
+        rec.remote_addr,
+        rec.user_agent,
+        rec.referer,
+        rec.forwarded_for,
+        rec.request_id,
+        rec.upstream_addr,
+        rec.upstream_status,
+        rec.upstream_response_time,
+        rec.upstream_connect_time,
+        rec.upstream_header_time,
+    ];
+    let options = [rec.connection, rec.bytes_sent, rec.request_time_us];
+    bytes.iter().filter(|b| !b.is_empty()).count()
+        + options.iter().filter(|o| o.is_some()).count()
+        + usize::from(rec.time.is_some())
+        + usize::from(rec.status != 0)
 }
 
 fn at_least_half(matched: usize, sampled: usize) -> bool {

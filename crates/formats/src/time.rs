@@ -1,7 +1,9 @@
-//! nginx timestamps: `$time_local`, `$time_iso8601` and `$msec`.
+//! Timestamps (`$time_local` / `%t`, `$time_iso8601`, RFC 3339, `$msec`, epoch numbers) and
+//! durations with a unit.
 //!
 //! Consecutive lines mostly share their second, so [`TimeCache`] keeps the last text it parsed
-//! and hands back the same [`EventTime`] while the text does not change.
+//! and hands back the same [`EventTime`] while the text does not change (for RFC 3339, while
+//! the text without its fractional seconds does not change).
 
 use faultline_model::{days_from_civil, EventTime};
 
@@ -30,6 +32,49 @@ pub(crate) enum TimeKind {
     Local = 1,
     /// `2024-03-12T08:00:00+00:00`
     Iso8601 = 2,
+    /// `2024-03-12T08:00:00.123Z`, keyed without the fraction.
+    Rfc3339 = 3,
+}
+
+/// The unit of a duration or of an epoch timestamp.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TimeUnit {
+    Seconds,
+    Millis,
+    Micros,
+    Nanos,
+}
+
+impl TimeUnit {
+    /// Reads `s`, `ms`, `us` (or `µs`), `ns`.
+    pub fn from_name(name: &str) -> Option<TimeUnit> {
+        match name {
+            "s" => Some(TimeUnit::Seconds),
+            "ms" => Some(TimeUnit::Millis),
+            "us" | "µs" => Some(TimeUnit::Micros),
+            "ns" => Some(TimeUnit::Nanos),
+            _ => None,
+        }
+    }
+
+    /// `s`, `ms`, `us`, `ns`.
+    pub fn name(self) -> &'static str {
+        match self {
+            TimeUnit::Seconds => "s",
+            TimeUnit::Millis => "ms",
+            TimeUnit::Micros => "us",
+            TimeUnit::Nanos => "ns",
+        }
+    }
+
+    fn per_second(self) -> u64 {
+        match self {
+            TimeUnit::Seconds => 1,
+            TimeUnit::Millis => 1_000,
+            TimeUnit::Micros => 1_000_000,
+            TimeUnit::Nanos => 1_000_000_000,
+        }
+    }
 }
 
 impl TimeCache {
@@ -47,14 +92,48 @@ impl TimeCache {
         let time = match kind {
             TimeKind::Local => parse_time_local(text)?,
             TimeKind::Iso8601 => parse_iso8601(text)?,
+            TimeKind::Rfc3339 => parse_rfc3339(text)?,
         };
-        if text.len() <= KEY_MAX {
-            self.key[..text.len()].copy_from_slice(text);
-            self.len = text.len() as u8;
+        self.store(kind, text, b"", time);
+        Some(time)
+    }
+
+    /// An RFC 3339 time, from the cache when only its fractional seconds changed.
+    #[inline]
+    pub(crate) fn get_rfc3339(&mut self, text: &[u8]) -> Option<EventTime> {
+        // Date and time, then the zone after an optional fraction.
+        let (Some(head), Some(rest)) = (text.get(..19), text.get(19..)) else {
+            return parse_rfc3339(text);
+        };
+        let zone = match rest {
+            [b'.', frac @ ..] => {
+                let digits = frac.iter().take_while(|c| c.is_ascii_digit()).count();
+                (digits > 0).then(|| &frac[digits..])?
+            }
+            _ => rest,
+        };
+        let len = usize::from(self.len);
+        if self.kind == TimeKind::Rfc3339 as u8
+            && len == head.len() + zone.len()
+            && eq_short(&self.key[..19], head)
+            && eq_short(&self.key[19..len], zone)
+        {
+            return Some(self.time);
+        }
+        let time = parse_rfc3339(text)?;
+        self.store(TimeKind::Rfc3339, head, zone, time);
+        Some(time)
+    }
+
+    fn store(&mut self, kind: TimeKind, head: &[u8], tail: &[u8], time: EventTime) {
+        let len = head.len() + tail.len();
+        if len <= KEY_MAX {
+            self.key[..head.len()].copy_from_slice(head);
+            self.key[head.len()..len].copy_from_slice(tail);
+            self.len = len as u8;
             self.kind = kind as u8;
             self.time = time;
         }
-        Some(time)
     }
 }
 
@@ -159,6 +238,100 @@ pub(crate) fn parse_iso8601(b: &[u8]) -> Option<EventTime> {
         secs: local - i64::from(offset),
         offset,
     })
+}
+
+/// RFC 3339: `2024-03-12T08:00:00Z`, with optional fractional seconds, `t` or a space for
+/// `T`, and an offset `Z`, `±HH:MM` or `±HHMM`.
+pub(crate) fn parse_rfc3339(b: &[u8]) -> Option<EventTime> {
+    let rest = b.get(19..)?;
+    let zone = match rest {
+        [b'.', frac @ ..] => {
+            let digits = frac.iter().take_while(|c| c.is_ascii_digit()).count();
+            (digits > 0).then(|| &frac[digits..])?
+        }
+        _ => rest,
+    };
+    let offset = match zone {
+        [b'Z' | b'z'] => 0,
+        [_, _, _, b':', _, _] => offset(zone, 0, true)?,
+        [_, _, _, _, _] => offset(zone, 0, false)?,
+        _ => return None,
+    };
+    let y = d4(b, 0)?;
+    expect(b, 4, b'-')?;
+    let mo = d2(b, 5)?;
+    expect(b, 7, b'-')?;
+    let d = d2(b, 8)?;
+    if !matches!(b[10], b'T' | b't' | b' ') {
+        return None;
+    }
+    let (h, mi, s) = (d2(b, 11)?, d2(b, 14)?, d2(b, 17)?);
+    expect(b, 13, b':')?;
+    expect(b, 16, b':')?;
+    let local = to_secs(y, mo, d, h, mi, s)?;
+    Some(EventTime {
+        secs: local - i64::from(offset),
+        offset,
+    })
+}
+
+/// Latest epoch second accepted: the end of the year 9999.
+const EPOCH_MAX: u64 = 253_402_300_799;
+
+/// Digits with an optional fraction (`1710230400`, `1710230400.5`): the integer part and
+/// the fraction's digits.
+fn decimal(b: &[u8]) -> Option<(u64, &[u8])> {
+    let (int, frac) = match memchr::memchr(b'.', b) {
+        Some(i) => (&b[..i], &b[i + 1..]),
+        None => (b, &b[..0]),
+    };
+    if int.is_empty() || (frac.is_empty() && int.len() < b.len()) {
+        return None;
+    }
+    if !frac.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let mut n: u64 = 0;
+    for &c in int {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return None;
+        }
+        n = n.checked_mul(10)?.checked_add(u64::from(d))?;
+    }
+    Some((n, frac))
+}
+
+/// A time since the epoch in `unit`; without a unit it is told by magnitude: seconds up to
+/// 10^11 (the year 5138), then milliseconds, microseconds up to 10^17, then nanoseconds.
+/// Sub-second digits are dropped.
+pub(crate) fn parse_epoch(b: &[u8], unit: Option<TimeUnit>) -> Option<EventTime> {
+    let (n, _) = decimal(b)?;
+    let unit = unit.unwrap_or(match n {
+        0..100_000_000_000 => TimeUnit::Seconds,
+        100_000_000_000..100_000_000_000_000 => TimeUnit::Millis,
+        100_000_000_000_000..100_000_000_000_000_000 => TimeUnit::Micros,
+        _ => TimeUnit::Nanos,
+    });
+    let secs = n / unit.per_second();
+    (secs <= EPOCH_MAX).then_some(EventTime {
+        secs: secs as i64,
+        offset: 0,
+    })
+}
+
+/// A non-negative duration in `unit` (`1500`, `0.25`) as microseconds, rounded down.
+pub(crate) fn parse_duration_us(b: &[u8], unit: TimeUnit) -> Option<u64> {
+    let (n, frac) = decimal(b)?;
+    // Nine fractional digits are nanoseconds of a second; more are noise.
+    let frac = &frac[..frac.len().min(9)];
+    let scale = 10u128.pow(frac.len() as u32);
+    let frac = frac
+        .iter()
+        .fold(0u128, |acc, &c| acc * 10 + u128::from(c - b'0'));
+    let per = u128::from(unit.per_second());
+    let us = (u128::from(n) * scale + frac) * 1_000_000 / (per * scale);
+    u64::try_from(us).ok()
 }
 
 /// `$msec`: `1710230400.123`, seconds since the epoch (always UTC, offset 0).
@@ -274,6 +447,79 @@ mod tests {
         ] {
             assert_eq!(parse_msec(bad), None);
         }
+    }
+
+    #[test]
+    fn rfc3339_with_fractions_and_offsets() {
+        for text in [
+            &b"2024-03-12T08:00:00Z"[..],
+            b"2024-03-12T08:00:00.123456Z",
+            b"2024-03-12t08:00:00z",
+            b"2024-03-12 08:00:00+00:00",
+            b"2024-03-12T09:00:00.5+01:00",
+            b"2024-03-12T09:00:00+0100",
+        ] {
+            let t = parse_rfc3339(text).unwrap();
+            assert_eq!(t.secs, T0, "{}", String::from_utf8_lossy(text));
+        }
+        for bad in [
+            &b"2024-03-12T08:00:00"[..],
+            b"2024-03-12T08:00:00.Z",
+            b"2024-03-12T08:00:00+01",
+            b"2024-03-12X08:00:00Z",
+            b"2024-03-12T08:00:00Zx",
+        ] {
+            assert_eq!(parse_rfc3339(bad), None, "{}", String::from_utf8_lossy(bad));
+        }
+        let mut c = TimeCache::new();
+        let a = c.get_rfc3339(b"2024-03-12T08:00:00.100Z").unwrap();
+        assert_eq!(c.get_rfc3339(b"2024-03-12T08:00:00.900Z"), Some(a));
+        assert_eq!(c.get_rfc3339(b"2024-03-12T08:00:00.Z"), None);
+        assert_eq!(c.get_rfc3339(b"2024-03-12T08:00:00.1x"), None);
+        let b = c.get_rfc3339(b"2024-03-12T09:00:00.100+01:00").unwrap();
+        assert_eq!((b.secs, b.offset), (T0, 3600));
+    }
+
+    #[test]
+    fn epochs_by_unit_or_magnitude() {
+        let secs = |b: &[u8], u| parse_epoch(b, u).map(|t| t.secs);
+        assert_eq!(secs(b"1710230400", None), Some(T0));
+        assert_eq!(secs(b"1710230400.999", None), Some(T0));
+        assert_eq!(secs(b"1710230400123", None), Some(T0));
+        assert_eq!(secs(b"1710230400123456", None), Some(T0));
+        assert_eq!(secs(b"1710230400123456789", None), Some(T0));
+        assert_eq!(secs(b"1710230400123", Some(TimeUnit::Millis)), Some(T0));
+        assert_eq!(secs(b"1710230400", Some(TimeUnit::Millis)), Some(T0 / 1000));
+        for bad in [
+            &b""[..],
+            b"-1",
+            b"1.",
+            b".5",
+            b"1e9",
+            b"99999999999999999999999",
+        ] {
+            assert_eq!(secs(bad, None), None);
+        }
+        assert_eq!(secs(b"253402300800", Some(TimeUnit::Seconds)), None);
+    }
+
+    #[test]
+    fn durations_in_every_unit() {
+        assert_eq!(parse_duration_us(b"0.049", TimeUnit::Seconds), Some(49_000));
+        assert_eq!(parse_duration_us(b"2", TimeUnit::Seconds), Some(2_000_000));
+        assert_eq!(parse_duration_us(b"12.5", TimeUnit::Millis), Some(12_500));
+        assert_eq!(parse_duration_us(b"734", TimeUnit::Micros), Some(734));
+        assert_eq!(parse_duration_us(b"1999", TimeUnit::Nanos), Some(1));
+        assert_eq!(
+            parse_duration_us(b"0.1234567891234", TimeUnit::Seconds),
+            Some(123_456)
+        );
+        assert_eq!(
+            parse_duration_us(b"18446744073709551615", TimeUnit::Seconds),
+            None
+        );
+        assert_eq!(parse_duration_us(b"-1", TimeUnit::Seconds), None);
+        assert_eq!(parse_duration_us(b"1,5", TimeUnit::Seconds), None);
     }
 
     #[test]

@@ -20,7 +20,7 @@ const PROBES: [u8; 12] = [
 ];
 
 fn parsers() -> Vec<AccessParser> {
-    let mut all: Vec<AccessParser> = AccessParser::presets()
+    let mut all: Vec<AccessParser> = AccessParser::presets()[..5]
         .iter()
         .map(|n| AccessParser::preset(n).unwrap())
         .collect();

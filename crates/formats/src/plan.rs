@@ -1,0 +1,546 @@
+//! The field plan shared by the text dialects (nginx `log_format`, Apache `LogFormat`): a
+//! format becomes literal text and typed fields, and a line is read with a few byte scans and
+//! no allocation. The JSON reader reuses [`apply`] to store its values.
+
+use faultline_model::{upstream::parse_secs_us, Record};
+
+use crate::bytes::{find_byte, has_prefix, rfind_byte, strip};
+use crate::time::{parse_duration_us, parse_epoch, parse_msec, TimeCache, TimeKind, TimeUnit};
+use crate::ParseError;
+
+const fn err(reason: &'static str) -> ParseError {
+    ParseError { reason }
+}
+
+pub(crate) const NO_MATCH: ParseError = err("line does not match the format");
+pub(crate) const UNTERMINATED_QUOTE: ParseError = err("unterminated quoted value");
+pub(crate) const UNTERMINATED_BRACKET: ParseError = err("unterminated bracketed value");
+pub(crate) const BAD_TIMESTAMP: ParseError = err("bad timestamp");
+pub(crate) const MISSING_STATUS: ParseError = err("missing status");
+pub(crate) const BAD_STATUS: ParseError = err("bad status");
+pub(crate) const BAD_NUMBER: ParseError = err("bad number");
+pub(crate) const BAD_SECONDS: ParseError = err("bad seconds value");
+pub(crate) const BAD_DURATION: ParseError = err("bad duration");
+
+/// Which parts of a request line fill the record (other fields may have priority).
+pub(crate) const REQ_METHOD: u8 = 1;
+pub(crate) const REQ_PATH: u8 = 2;
+pub(crate) const REQ_PROTOCOL: u8 = 4;
+pub(crate) const REQ_ALL: u8 = REQ_METHOD | REQ_PATH | REQ_PROTOCOL;
+
+/// What a value is turned into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Var {
+    Ignore,
+    /// `12/Mar/2024:08:00:00 +0000`
+    TimeLocal,
+    /// nginx `$time_iso8601`: exactly `2024-03-12T08:00:00+00:00` or `…Z`.
+    TimeIso8601,
+    /// RFC 3339 with optional fractional seconds and a `±HHMM` offset too.
+    TimeRfc3339,
+    /// nginx `$msec`: `1710230400.123`.
+    Msec,
+    /// Seconds (or another unit) since the epoch; `None`: guessed from the magnitude.
+    Epoch(Option<TimeUnit>),
+    /// Any of the above, told apart by shape (JSON values).
+    TimeAny(Option<TimeUnit>),
+    /// A request line, with the `REQ_*` parts it fills.
+    Request(u8),
+    Method,
+    Path,
+    Protocol,
+    Status,
+    BytesSent,
+    /// Apache `%b`: `-` means zero bytes.
+    BytesClf,
+    /// nginx seconds with millisecond precision (`$request_time`).
+    RequestTime,
+    /// A request duration in a given unit (`%D`, `%{ms}T`, JSON `duration_ms`).
+    Duration(TimeUnit),
+    Host,
+    RemoteAddr,
+    UserAgent,
+    Referer,
+    ForwardedFor,
+    RequestId,
+    Connection,
+    UpstreamAddr,
+    /// Apache `%{BALANCER_WORKER_NAME}e`: the upstream, unless empty.
+    UpstreamWorker,
+    /// Apache `%{BALANCER_NAME}e`: the pool, when no worker was logged (as nginx logs the
+    /// pool name when no live server was left).
+    UpstreamPool,
+    UpstreamStatus,
+    UpstreamResponseTime,
+    UpstreamConnectTime,
+    UpstreamHeaderTime,
+}
+
+/// How the end of a field's value is found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum End {
+    /// The last field: the rest of the line.
+    Rest,
+    /// Between `"`…`"` or `[`…`]` where the closing byte is never escaped (nginx writes `"`
+    /// inside values as `\x22`), so the first one closes.
+    Byte(u8),
+    /// Between `"`…`"` where `"` inside is written `\"` and `\` as `\\` (Apache): the first
+    /// `"` after an even number of backslashes closes.
+    Quoted,
+    /// A value of fixed width (`$time_local` contains a space).
+    Fixed(usize),
+    /// The first occurrence of the following literal.
+    Literal,
+    /// An `$upstream_*` list: a space after `,` or before `: ` does not end it.
+    List,
+}
+
+/// One field, how its value ends, and the literal text that follows it.
+#[derive(Debug, Clone)]
+pub(crate) struct Field {
+    pub(crate) var: Var,
+    pub(crate) end: End,
+    pub(crate) lit: Box<[u8]>,
+}
+
+/// A compiled text format: literal text before the first field, then the fields.
+#[derive(Debug, Clone)]
+pub(crate) struct Plan {
+    pub(crate) head: Box<[u8]>,
+    pub(crate) fields: Box<[Field]>,
+}
+
+/// A piece of a format on its way into a [`Plan`].
+#[derive(Debug, Clone)]
+pub(crate) enum Piece {
+    Lit(Vec<u8>),
+    Field {
+        var: Var,
+        /// The variable as written, for error messages.
+        name: String,
+        /// The width of the value when it is fixed and not delimited otherwise.
+        fixed: Option<usize>,
+        /// An nginx `$upstream_*` list.
+        list: bool,
+    },
+}
+
+impl Plan {
+    /// Builds a plan from literals and fields; adjacent literals are joined. `quote` is how
+    /// a field between double quotes ends. Two touching fields are refused: the name of the
+    /// first is the error.
+    pub(crate) fn build(pieces: Vec<Piece>, quote: End) -> Result<Plan, String> {
+        let mut joined: Vec<Piece> = Vec::with_capacity(pieces.len());
+        for piece in pieces {
+            match (piece, joined.last_mut()) {
+                (Piece::Lit(l), _) if l.is_empty() => {}
+                (Piece::Lit(l), Some(Piece::Lit(prev))) => prev.extend_from_slice(&l),
+                (piece, _) => joined.push(piece),
+            }
+        }
+        // Now literals and fields alternate.
+        let mut items = joined.into_iter().peekable();
+        let head = match items.next_if(|p| matches!(p, Piece::Lit(_))) {
+            Some(Piece::Lit(l)) => l,
+            _ => Vec::new(),
+        };
+        let mut before = head.clone();
+        let mut fields = Vec::new();
+        while let Some(Piece::Field {
+            var,
+            name,
+            fixed,
+            list,
+        }) = items.next()
+        {
+            let after = match items.next() {
+                Some(Piece::Lit(l)) => Some(l),
+                Some(Piece::Field { .. }) => return Err(name),
+                None => None,
+            };
+            fields.push(Field {
+                var,
+                end: end_rule(quote, fixed, list, &before, after.as_deref()),
+                lit: after.as_deref().unwrap_or_default().into(),
+            });
+            before = after.unwrap_or_default();
+        }
+        Ok(Plan {
+            head: head.into(),
+            fields: fields.into(),
+        })
+    }
+
+    /// Reads one line into `rec` (cleared first). Never panics, whatever the bytes.
+    #[inline]
+    pub(crate) fn parse<'a>(
+        &self,
+        line: &'a [u8],
+        rec: &mut Record<'a>,
+        cache: &mut TimeCache,
+    ) -> Result<(), ParseError> {
+        rec.clear();
+        let mut rest = strip(line, &self.head).ok_or(NO_MATCH)?;
+        for f in self.fields.iter() {
+            let len = value_len(f, rest)?;
+            let (value, after) = rest.split_at(len);
+            rest = strip(after, &f.lit).ok_or(NO_MATCH)?;
+            apply(f.var, value, rec, cache)?;
+        }
+        if rest.is_empty() {
+            Ok(())
+        } else {
+            Err(NO_MATCH)
+        }
+    }
+}
+
+fn end_rule(quote: End, fixed: Option<usize>, list: bool, prev: &[u8], next: Option<&[u8]>) -> End {
+    let Some(next) = next else { return End::Rest };
+    let opens = |b: u8| prev.last() == Some(&b);
+    let closes = |b: u8| next.first() == Some(&b);
+    if opens(b'"') && closes(b'"') {
+        quote
+    } else if opens(b'[') && closes(b']') {
+        End::Byte(b']')
+    } else if let Some(n) = fixed {
+        End::Fixed(n)
+    } else if list {
+        End::List
+    } else {
+        End::Literal
+    }
+}
+
+/// Length of the value at the start of `rest` (the following literal is checked by the caller).
+#[inline]
+fn value_len(f: &Field, rest: &[u8]) -> Result<usize, ParseError> {
+    match f.end {
+        End::Rest => Ok(rest.len()),
+        End::Byte(b) => find_byte(b, rest).ok_or(match b {
+            b'"' => UNTERMINATED_QUOTE,
+            _ => UNTERMINATED_BRACKET,
+        }),
+        End::Quoted => find_quote_end(rest).ok_or(UNTERMINATED_QUOTE),
+        End::Fixed(n) if n <= rest.len() => Ok(n),
+        End::Fixed(_) => Err(NO_MATCH),
+        End::Literal => find_literal(rest, &f.lit).ok_or(NO_MATCH),
+        End::List => find_list_end(rest, &f.lit).ok_or(NO_MATCH),
+    }
+}
+
+/// First occurrence of `lit` (non-empty) in `hay`.
+#[inline]
+pub(crate) fn find_literal(hay: &[u8], lit: &[u8]) -> Option<usize> {
+    let first = *lit.first()?;
+    let mut from = 0;
+    while let Some(at) = find_byte(first, &hay[from..]).map(|j| from + j) {
+        if has_prefix(&hay[at..], lit) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+/// First `"` not escaped by a backslash: `a\"b"` ends at 4, `a\\"` at 3.
+#[inline]
+pub(crate) fn find_quote_end(hay: &[u8]) -> Option<usize> {
+    let mut from = 0;
+    while let Some(at) = find_byte(b'"', &hay[from..]).map(|j| from + j) {
+        let backslashes = hay[..at].iter().rev().take_while(|&&c| c == b'\\').count();
+        if backslashes % 2 == 0 {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+/// End of an `$upstream_*` list: `0.021, 0.024` and `a:80, b:80 : c:80` hold spaces that do
+/// not end the value when the literal after it starts with a space.
+#[inline]
+pub(crate) fn find_list_end(hay: &[u8], lit: &[u8]) -> Option<usize> {
+    let first = *lit.first()?;
+    let mut from = 0;
+    while let Some(at) = find_byte(first, &hay[from..]).map(|j| from + j) {
+        if first == b' ' {
+            if at > 0 && hay[at - 1] == b',' {
+                from = at + 1;
+                continue;
+            }
+            if has_prefix(&hay[at + 1..], b": ") {
+                from = at + 3;
+                continue;
+            }
+        }
+        if has_prefix(&hay[at..], lit) {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+/// Stores one value into the record; `-` is an empty value.
+#[inline]
+pub(crate) fn apply<'a>(
+    var: Var,
+    value: &'a [u8],
+    rec: &mut Record<'a>,
+    cache: &mut TimeCache,
+) -> Result<(), ParseError> {
+    let dash = value.len() == 1 && value[0] == b'-';
+    let v = if dash { &value[..0] } else { value };
+    match var {
+        Var::Ignore => {}
+        Var::TimeLocal => rec.time = time(v, |v| cache.get(TimeKind::Local, v))?,
+        Var::TimeIso8601 => rec.time = time(v, |v| cache.get(TimeKind::Iso8601, v))?,
+        Var::TimeRfc3339 => rec.time = time(v, |v| cache.get_rfc3339(v))?,
+        Var::Msec => rec.time = time(v, parse_msec)?,
+        Var::Epoch(unit) => rec.time = time(v, |v| parse_epoch(v, unit))?,
+        Var::TimeAny(unit) => rec.time = time(v, |v| any_time(v, unit, cache))?,
+        Var::Request(parts) => split_request(v, parts, rec),
+        Var::Method => rec.method = v,
+        Var::Path => rec.path = v,
+        Var::Protocol => rec.protocol = v,
+        Var::Status => rec.status = status(v)?,
+        Var::BytesSent => rec.bytes_sent = number(v)?,
+        Var::BytesClf if dash => rec.bytes_sent = Some(0),
+        Var::BytesClf => rec.bytes_sent = number(v)?,
+        Var::RequestTime => rec.request_time_us = seconds(v)?,
+        Var::Duration(unit) => rec.request_time_us = duration(v, unit)?,
+        Var::Host => rec.host = v,
+        Var::RemoteAddr => rec.remote_addr = v,
+        Var::UserAgent => rec.user_agent = v,
+        Var::Referer => rec.referer = v,
+        Var::ForwardedFor => rec.forwarded_for = v,
+        Var::RequestId => rec.request_id = v,
+        Var::Connection => rec.connection = number(v)?,
+        Var::UpstreamAddr => rec.upstream_addr = v,
+        Var::UpstreamWorker if v.is_empty() => {}
+        Var::UpstreamWorker => rec.upstream_addr = v,
+        Var::UpstreamPool if rec.upstream_addr.is_empty() => rec.upstream_addr = v,
+        Var::UpstreamPool => {}
+        Var::UpstreamStatus => rec.upstream_status = v,
+        Var::UpstreamResponseTime => rec.upstream_response_time = v,
+        Var::UpstreamConnectTime => rec.upstream_connect_time = v,
+        Var::UpstreamHeaderTime => rec.upstream_header_time = v,
+    }
+    Ok(())
+}
+
+#[inline]
+fn time<T>(v: &[u8], parse: impl FnOnce(&[u8]) -> Option<T>) -> Result<Option<T>, ParseError> {
+    if v.is_empty() {
+        return Ok(None);
+    }
+    parse(v).map(Some).ok_or(BAD_TIMESTAMP)
+}
+
+/// A timestamp told apart by its shape: `12/Mar/…`, `2024-03-12T…`, or epoch digits.
+#[inline]
+fn any_time(
+    v: &[u8],
+    unit: Option<TimeUnit>,
+    cache: &mut TimeCache,
+) -> Option<faultline_model::EventTime> {
+    match v {
+        [_, _, b'/', ..] => cache.get(TimeKind::Local, v),
+        [_, _, _, _, b'-', ..] => cache.get_rfc3339(v),
+        _ => parse_epoch(v, unit),
+    }
+}
+
+#[inline]
+pub(crate) fn status(v: &[u8]) -> Result<u16, ParseError> {
+    match *v {
+        [] => Err(MISSING_STATUS),
+        [a, b, c] if a.is_ascii_digit() && b.is_ascii_digit() && c.is_ascii_digit() => {
+            Ok(u16::from(a - b'0') * 100 + u16::from(b - b'0') * 10 + u16::from(c - b'0'))
+        }
+        _ => Err(BAD_STATUS),
+    }
+}
+
+#[inline]
+pub(crate) fn number(v: &[u8]) -> Result<Option<u64>, ParseError> {
+    if v.is_empty() {
+        return Ok(None);
+    }
+    let mut n: u64 = 0;
+    for &c in v {
+        let d = c.wrapping_sub(b'0');
+        if d > 9 {
+            return Err(BAD_NUMBER);
+        }
+        n = n
+            .checked_mul(10)
+            .and_then(|n| n.checked_add(u64::from(d)))
+            .ok_or(BAD_NUMBER)?;
+    }
+    Ok(Some(n))
+}
+
+#[inline]
+pub(crate) fn seconds(v: &[u8]) -> Result<Option<u64>, ParseError> {
+    if v.is_empty() {
+        return Ok(None);
+    }
+    parse_secs_us(v).map(Some).ok_or(BAD_SECONDS)
+}
+
+#[inline]
+fn duration(v: &[u8], unit: TimeUnit) -> Result<Option<u64>, ParseError> {
+    if v.is_empty() {
+        return Ok(None);
+    }
+    parse_duration_us(v, unit).map(Some).ok_or(BAD_DURATION)
+}
+
+/// `GET /path?q HTTP/1.1` → method, target, protocol. Junk (a TLS hello, an empty request)
+/// is kept as it is: what precedes the first space is the method, and the protocol is only
+/// taken when the last word looks like one.
+#[inline]
+pub(crate) fn split_request<'a>(v: &'a [u8], parts: u8, rec: &mut Record<'a>) {
+    let (method, rest) = match find_byte(b' ', v) {
+        Some(i) => (&v[..i], &v[i + 1..]),
+        None => (v, &v[..0]),
+    };
+    let (path, protocol) = match rfind_byte(b' ', rest) {
+        Some(i) if has_prefix(&rest[i + 1..], b"HTTP/") => (&rest[..i], &rest[i + 1..]),
+        _ => (rest, &rest[..0]),
+    };
+    if parts & REQ_METHOD != 0 {
+        rec.method = method;
+    }
+    if parts & REQ_PATH != 0 {
+        rec.path = path;
+    }
+    if parts & REQ_PROTOCOL != 0 {
+        rec.protocol = protocol;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lit(s: &str) -> Piece {
+        Piece::Lit(s.as_bytes().to_vec())
+    }
+
+    fn var(var: Var, name: &str) -> Piece {
+        Piece::Field {
+            var,
+            name: name.into(),
+            fixed: None,
+            list: false,
+        }
+    }
+
+    #[test]
+    fn build_joins_literals_and_refuses_touching_fields() {
+        let p = Plan::build(
+            vec![
+                lit("<"),
+                lit("["),
+                var(Var::Status, "a"),
+                lit("]"),
+                lit(" "),
+                var(Var::Host, "b"),
+            ],
+            End::Quoted,
+        )
+        .unwrap();
+        assert_eq!(&*p.head, b"<[");
+        assert_eq!(p.fields.len(), 2);
+        assert_eq!(
+            (p.fields[0].end, &*p.fields[0].lit),
+            (End::Byte(b']'), &b"] "[..])
+        );
+        assert_eq!((p.fields[1].end, &*p.fields[1].lit), (End::Rest, &b""[..]));
+        let touching = vec![var(Var::Status, "a"), var(Var::Host, "b")];
+        assert_eq!(Plan::build(touching, End::Quoted).unwrap_err(), "a");
+        let quoted = vec![lit("\""), var(Var::Status, "a"), lit("\"")];
+        let p = Plan::build(quoted, End::Quoted).unwrap();
+        assert_eq!(p.fields[0].end, End::Quoted);
+    }
+
+    #[test]
+    fn quoted_values_end_at_an_unescaped_quote() {
+        assert_eq!(find_quote_end(br#"abc" x"#), Some(3));
+        assert_eq!(find_quote_end(br#"a\"b" x"#), Some(4));
+        assert_eq!(find_quote_end(br#"a\\" x"#), Some(3));
+        assert_eq!(find_quote_end(br#"a\\\"b""#), Some(6));
+        assert_eq!(find_quote_end(br#"a\""#), None);
+        assert_eq!(find_quote_end(b""), None);
+    }
+
+    #[test]
+    fn list_end_skips_separators_inside_the_list() {
+        assert_eq!(find_list_end(b"0.021, 0.024 x", b" "), Some(12));
+        assert_eq!(find_list_end(b"a:80 : b:80, c:80 \"h\"", b" \""), Some(17));
+        assert_eq!(find_list_end(b"- - -", b" "), Some(1));
+        assert_eq!(find_list_end(b"abc", b" "), None);
+    }
+
+    #[test]
+    fn requests_split_into_parts() {
+        let mut r = Record::default();
+        split_request(b"GET /a b HTTP/1.1", REQ_ALL, &mut r);
+        assert_eq!(
+            (r.method, r.path, r.protocol),
+            (&b"GET"[..], &b"/a b"[..], &b"HTTP/1.1"[..])
+        );
+        split_request(b"GET /", REQ_ALL, &mut r);
+        assert_eq!(
+            (r.method, r.path, r.protocol),
+            (&b"GET"[..], &b"/"[..], &b""[..])
+        );
+        let mut r = Record::default();
+        split_request(b"GET /x HTTP/2.0", REQ_PATH, &mut r);
+        assert_eq!(
+            (r.method, r.path, r.protocol),
+            (&b""[..], &b"/x"[..], &b""[..])
+        );
+    }
+
+    #[test]
+    fn numbers_are_strict() {
+        assert_eq!(status(b"200"), Ok(200));
+        assert_eq!(status(b""), Err(MISSING_STATUS));
+        assert_eq!(status(b"20"), Err(BAD_STATUS));
+        assert_eq!(status(b"2000"), Err(BAD_STATUS));
+        assert_eq!(number(b"18446744073709551615"), Ok(Some(u64::MAX)));
+        assert_eq!(number(b"18446744073709551616"), Err(BAD_NUMBER));
+        assert_eq!(number(b"12a"), Err(BAD_NUMBER));
+        assert_eq!(seconds(b"0.049"), Ok(Some(49_000)));
+        assert_eq!(seconds(b"x"), Err(BAD_SECONDS));
+        assert_eq!(duration(b"1500", TimeUnit::Micros), Ok(Some(1_500)));
+        assert_eq!(duration(b"1.5", TimeUnit::Millis), Ok(Some(1_500)));
+        assert_eq!(duration(b"1.5e3", TimeUnit::Millis), Err(BAD_DURATION));
+    }
+
+    #[test]
+    fn apache_byte_counts_and_balancer_variables() {
+        let mut rec = Record::default();
+        let mut cache = TimeCache::default();
+        apply(Var::BytesClf, b"-", &mut rec, &mut cache).unwrap();
+        assert_eq!(rec.bytes_sent, Some(0));
+        apply(Var::BytesSent, b"-", &mut rec, &mut cache).unwrap();
+        assert_eq!(rec.bytes_sent, None);
+        apply(Var::UpstreamPool, b"balancer://api", &mut rec, &mut cache).unwrap();
+        apply(
+            Var::UpstreamWorker,
+            b"http://10.0.0.1:80",
+            &mut rec,
+            &mut cache,
+        )
+        .unwrap();
+        assert_eq!(rec.upstream_addr, b"http://10.0.0.1:80");
+        apply(Var::UpstreamPool, b"balancer://api", &mut rec, &mut cache).unwrap();
+        apply(Var::UpstreamWorker, b"-", &mut rec, &mut cache).unwrap();
+        assert_eq!(rec.upstream_addr, b"http://10.0.0.1:80");
+    }
+}
