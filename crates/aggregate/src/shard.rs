@@ -2,7 +2,8 @@
 //! bounded by caps on routes, hosts, upstreams and series.
 
 use faultline_model::{
-    upstream, Record, FLAG_BLIND, FLAG_FAILED_OVER, FLAG_NO_UPSTREAM, FLAG_POOL_ADDR,
+    upstream, Record, FLAG_BLIND, FLAG_FAILED_OVER, FLAG_NAMED_ONLY, FLAG_NO_UPSTREAM,
+    FLAG_POOL_ADDR,
 };
 use std::hash::{BuildHasher, Hasher};
 
@@ -66,12 +67,12 @@ pub struct ErrEvent {
     pub up_status: u16,
     pub attempts: u8,
     pub flags: u8,
-    /// `$request_time` in µs, `u32::MAX` when not logged.
-    pub req_us: u32,
-    /// The attempt's `$upstream_response_time` in µs, `u32::MAX` when not logged.
-    pub up_us: u32,
-    /// The attempt's `$upstream_connect_time` in µs, `u32::MAX` when not logged.
-    pub connect_us: u32,
+    /// `$request_time` in µs, `u64::MAX` when not logged.
+    pub req_us: u64,
+    /// The attempt's `$upstream_response_time` in µs, `u64::MAX` when not logged.
+    pub up_us: u64,
+    /// The attempt's `$upstream_connect_time` in µs, `u64::MAX` when not logged.
+    pub connect_us: u64,
 }
 
 /// A run of consecutive lines with the same second: its cells are `cells[prev.cells_end..
@@ -125,7 +126,7 @@ pub struct Shard {
     options: std::sync::Arc<Options>,
 }
 
-const NONE_US: u32 = u32::MAX;
+const NONE_US: u64 = u64::MAX;
 
 /// Entries of the hash → ids map before it is cleared (it only caches the interners).
 const FAST_CAP: usize = 200_000;
@@ -147,8 +148,8 @@ pub struct Options {
     pub patterns: RoutePatterns,
 }
 
-fn us32(v: Option<u64>) -> u32 {
-    v.map_or(NONE_US, |v| v.min(NONE_US as u64 - 1) as u32)
+fn us32(v: Option<u64>) -> u64 {
+    v.map_or(NONE_US, |v| v.min(NONE_US - 1))
 }
 
 fn status_of(v: &[u8]) -> u16 {
@@ -369,6 +370,9 @@ impl Shard {
             flags |= FLAG_NO_UPSTREAM;
         } else if !upstream::is_server_addr(addr) {
             flags |= FLAG_POOL_ADDR;
+        }
+        if !addr.is_empty() && rec.upstream_status.is_empty() {
+            flags |= FLAG_NAMED_ONLY;
         }
         ErrEvent {
             sec,

@@ -1,17 +1,24 @@
-use faultline_model::{FLAG_BLIND, FLAG_FAILED_OVER, FLAG_NO_UPSTREAM, FLAG_POOL_ADDR};
+use faultline_model::{
+    FLAG_BLIND, FLAG_FAILED_OVER, FLAG_NAMED_ONLY, FLAG_NO_UPSTREAM, FLAG_POOL_ADDR,
+};
 
 use crate::{ErrEvent, LatencySketch};
 
 /// An attempt (or a request without upstream) at or under this many µs failed "at once":
 /// the connection was refused or the proxy answered by itself.
-pub const FAST_US: u32 = 2_000;
+pub const FAST_US: u64 = 2_000;
+
+/// A duration that was not logged.
+const NONE: u64 = u64::MAX;
 
 /// Durations kept exactly per status.
 pub const EXACT_DURATIONS: usize = 512;
 
-/// Where a tell was first seen: input index and 1-based line.
+/// Where a tell was seen: its event time, input index and 1-based line. Ordered by time
+/// first, so "the first line" of something spanning rotated files is the earliest one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub struct LineRef {
+    pub sec: i64,
     pub input: u32,
     pub line: u64,
 }
@@ -33,11 +40,13 @@ pub struct StatusTells {
     /// Lines with a duration, and their durations (request time, else upstream time).
     pub durations: LatencySketch,
     /// The first [`EXACT_DURATIONS`] durations, exactly (a timer's length is read from them).
-    pub exact: Vec<u32>,
+    pub exact: Vec<u64>,
     /// Connect time equal to the whole attempt (the connection never opened).
     pub connect_bound: u64,
     /// Lines from a format without upstream fields.
     pub blind: u64,
+    /// Lines naming the upstream server without its status (Apache's balancer worker).
+    pub named_only: u64,
     pub first: Option<LineRef>,
 }
 
@@ -62,24 +71,28 @@ impl Tells {
         t.no_upstream += (ev.flags & FLAG_NO_UPSTREAM != 0) as u64;
         t.pool_addr += (ev.flags & FLAG_POOL_ADDR != 0) as u64;
         t.blind += (ev.flags & FLAG_BLIND != 0) as u64;
+        t.named_only += (ev.flags & FLAG_NAMED_ONLY != 0) as u64;
         t.from_upstream += (ev.up_status == ev.status) as u64;
-        let attempt_us = if ev.up_us != u32::MAX {
+        let attempt_us = if ev.up_us != NONE {
             ev.up_us
         } else {
             ev.req_us
         };
         t.fast += (attempt_us <= FAST_US) as u64;
         t.all_attempts_failed += (ev.attempts >= 2 && ev.up_status >= 500) as u64;
-        if ev.connect_us != u32::MAX && ev.up_us != u32::MAX && ev.connect_us + 1_000 >= ev.up_us {
+        if ev.connect_us != NONE
+            && ev.up_us != NONE
+            && ev.connect_us.saturating_add(1_000) >= ev.up_us
+        {
             t.connect_bound += 1;
         }
-        let dur = if ev.req_us != u32::MAX {
+        let dur = if ev.req_us != NONE {
             ev.req_us
         } else {
             ev.up_us
         };
-        if dur != u32::MAX {
-            t.durations.add(dur as u64);
+        if dur != NONE {
+            t.durations.add(dur);
             if t.exact.len() < EXACT_DURATIONS {
                 t.exact.push(dur);
             }
@@ -113,6 +126,7 @@ impl Tells {
             t.all_attempts_failed += o.all_attempts_failed;
             t.connect_bound += o.connect_bound;
             t.blind += o.blind;
+            t.named_only += o.named_only;
             t.durations.merge(&o.durations);
             let room = EXACT_DURATIONS.saturating_sub(t.exact.len());
             t.exact.extend(o.exact.iter().take(room));

@@ -139,6 +139,7 @@ impl Engine {
                 events.push(Event {
                     ev,
                     at: LineRef {
+                        sec: ev.sec,
                         input,
                         line: ev.line,
                     },

@@ -351,7 +351,8 @@ pub fn incident_report(
         state: if inc.open { "open" } else { "resolved" },
         start: format_rfc3339(inc.start, offset),
         end: format_rfc3339(inc.end, offset),
-        requests: inc.requests,
+        // The scope's requests over the incident, whichever upstream answered them.
+        requests: inc.context_requests.max(inc.requests),
         errors: inc.errors,
         status: inc
             .status

@@ -207,3 +207,83 @@ fn without_upstream_fields_the_cause_is_unknown_with_the_fields_to_add() {
         rep.diagnosis.reasons
     );
 }
+
+#[test]
+fn apache_style_503s_that_name_their_member_and_fail_at_once_are_refusals() {
+    let mut reqs = base();
+    for t in T0 + 100..T0 + 130 {
+        reqs.push(
+            Req::ok(t, HOST, "/", "http://127.0.0.1:8081")
+                .status(503, "-")
+                .took("0.000"),
+        );
+    }
+    let got = incidents(&log(reqs), 500);
+    assert_eq!(causes(&got), vec!["upstream_down"], "{got:#?}");
+    assert!(got[0].diagnosis.reasons[0].contains("name their backend member"));
+}
+
+#[test]
+fn apache_style_500s_that_reached_their_member_are_application_errors() {
+    let mut reqs = base();
+    for t in T0 + 100..T0 + 130 {
+        reqs.push(
+            Req::ok(t, HOST, "/cart", "http://127.0.0.1:8081")
+                .status(500, "-")
+                .took("0.030"),
+        );
+    }
+    let got = incidents(&log(reqs), 500);
+    assert_eq!(causes(&got), vec!["app_error"]);
+}
+
+#[test]
+fn a_503_majority_with_a_few_500s_is_overload_not_an_application_error() {
+    let mut reqs = base();
+    for t in T0 + 100..T0 + 120 {
+        for _ in 0..2 {
+            reqs.push(
+                Req::ok(t, HOST, "/cart", UP)
+                    .status(503, "503")
+                    .took("0.010"),
+            );
+        }
+        if t % 4 == 0 {
+            reqs.push(
+                Req::ok(t, HOST, "/cart", UP)
+                    .status(500, "500")
+                    .took("0.010"),
+            );
+        }
+    }
+    let got = incidents(&log(reqs), 500);
+    assert_eq!(causes(&got), vec!["overload"], "{got:#?}");
+}
+
+#[test]
+fn without_upstream_fields_a_504_is_not_guessed() {
+    let mut reqs = base();
+    for t in T0 + 100..T0 + 130 {
+        reqs.push(
+            Req::ok(t, HOST, "/cart", UP)
+                .status(504, "504")
+                .took("60.000"),
+        );
+    }
+    reqs.sort_by_key(|r| r.t);
+    let lines: Vec<String> = reqs.iter().map(|r| combined(&r.line())).collect();
+    let outcome = run(&lines, 500, "combined");
+    let rep = incident_report(&outcome.incidents[0], 0.1, 0, &["access.log".into()]);
+    assert_eq!(rep.diagnosis.cause, "unknown");
+    assert_eq!(rep.diagnosis.evidence[0].text, "status=504");
+}
+
+/// Cuts an `extended` line down to nginx's predefined `combined` format.
+fn combined(l: &str) -> String {
+    let end = l
+        .find("\" ")
+        .map(|i| l[i + 2..].find("\" \"").unwrap() + i + 2)
+        .unwrap();
+    let ua_end = l[end + 3..].find('"').unwrap() + end + 3;
+    l[..=ua_end].to_string()
+}

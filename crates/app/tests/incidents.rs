@@ -177,3 +177,62 @@ fn ids_name_the_utc_start_and_hash_cause_and_scope() {
     assert!(a[0].id.starts_with("inc-20240312T080320-"), "{}", a[0].id);
     assert_eq!(a[0].id.len(), "inc-20240312T080320-".len() + 8);
 }
+
+#[test]
+fn a_route_quiet_for_longer_than_the_baseline_still_alarms_when_it_fails() {
+    let mut reqs = background(1500);
+    reqs.push(Req::ok(T0 + 5, API, "/api/reports/1", UP1));
+    // Silent for 20 minutes, then half of its requests fail for two minutes.
+    for t in T0 + 1205..T0 + 1325 {
+        reqs.push(Req::ok(t, API, "/api/reports/1", UP1));
+        reqs.push(refused(t, API, "/api/reports/1", UP1));
+    }
+    let got = incidents(&log(reqs), 1000);
+    assert_eq!(got.len(), 1, "{got:#?}");
+    assert_eq!(got[0].scope.routes, vec!["/api/reports/{id}"]);
+}
+
+#[test]
+fn a_long_partial_failure_stays_one_incident() {
+    let mut reqs = background(2400);
+    // 30 % of one route's requests fail for 20 minutes, at 3 requests a second.
+    for t in T0 + 900..T0 + 2100 {
+        for k in 0..3 {
+            let r = Req::ok(t, API, "/api/products/9", UP1);
+            reqs.push(if (t * 3 + k) % 10 < 3 {
+                r.status(500, "500")
+            } else {
+                r
+            });
+        }
+    }
+    let got = incidents(&log(reqs), 1000);
+    assert_eq!(
+        got.len(),
+        1,
+        "{:#?}",
+        got.iter()
+            .map(|i| (&i.start, &i.end, i.errors))
+            .collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn servers_retried_at_nginx_pace_are_a_degraded_upstream() {
+    let mut reqs = background(600);
+    // nginx tries a dead server max_fails=3 times per fail_timeout=10s, then retries elsewhere.
+    for t in (T0 + 100..T0 + 340).step_by(10) {
+        for k in 0..3 {
+            let mut r = Req::ok(t + k, API, "/api/orders/17", "10.0.0.3:8080, 10.0.0.1:8080");
+            r.up_status = "502, 200".into();
+            r.up_time = "0.000, 0.020".into();
+            reqs.push(r);
+        }
+    }
+    let outcome = run(&log(reqs), 1000, "extended");
+    assert!(outcome.incidents.is_empty());
+    assert_eq!(outcome.degraded.len(), 1);
+    assert_eq!(&*outcome.degraded[0].upstream, b"10.0.0.3:8080");
+    assert_eq!(outcome.degraded[0].count, 72);
+    assert_eq!(outcome.degraded[0].failed_status.get(&502), Some(&72));
+}

@@ -25,6 +25,8 @@ pub struct Config {
     pub scope_share: f64,
     /// A degraded-upstream finding ends after this long without a failed-over attempt.
     pub degraded_gap_secs: i64,
+    /// After an incident closes, its series' seconds stay out of the baseline this long.
+    pub baseline_cooldown_secs: i64,
 }
 
 impl Default for Config {
@@ -42,6 +44,7 @@ impl Default for Config {
             lateness_secs: 5,
             scope_share: 0.10,
             degraded_gap_secs: 60,
+            baseline_cooldown_secs: 300,
         }
     }
 }

@@ -18,8 +18,11 @@ pub trait Classify {
 /// A (host, route) pair.
 type HostRoute = (Box<[u8]>, Box<[u8]>);
 
-/// Failed-over attempts on one server within the window that make a degraded finding.
-const DEGRADED_BURST: usize = 5;
+/// Failed-over attempts on one server within [`DEGRADED_WINDOW`] that open a degraded finding.
+/// nginx stops trying a server after `max_fails` (1–3) failures per `fail_timeout` (10 s),
+/// so a broken server shows a steady few failovers per 10 s, not a burst.
+const DEGRADED_BURST: usize = 12;
+const DEGRADED_WINDOW: i64 = 120;
 
 #[derive(Debug, Default)]
 struct Pending {
@@ -42,7 +45,7 @@ pub struct Detector<C> {
     group_ids: FxHashMap<HostRoute, u32>,
     /// Open incidents whose context (requests of the scope) each group feeds.
     group_ctx: Vec<Vec<usize>>,
-    failovers: FxHashMap<Box<[u8]>, VecDeque<i64>>,
+    failovers: FxHashMap<Box<[u8]>, VecDeque<(i64, u16)>>,
     pending: BTreeMap<i64, Pending>,
     /// Last second processed (everything at or before it is final).
     processed: i64,
@@ -140,16 +143,19 @@ impl<C: Classify> Detector<C> {
     fn process_second(&mut self, sec: i64, p: Pending) {
         self.processed = sec;
         for c in &p.cells {
+            // The scope's traffic (every series sharing host and route with a member) is what
+            // an incident's 5xx are a share of, and what closes it.
             for &i in &self.group_ctx[self.group_of[c.series as usize] as usize] {
-                self.incidents[i].context_requests += c.requests as u64;
+                let inc = &mut self.incidents[i];
+                inc.context_requests += c.requests as u64;
+                inc.ok_since_bad += (c.requests - c.errors) as u64;
+                inc.last_activity = sec;
             }
             let st = self.series[c.series as usize].get_or_insert_with(|| SeriesState::new(sec));
             st.add_second(sec, c.requests, c.errors);
             if let Some(i) = st.incident {
                 let inc = &mut self.incidents[i];
                 inc.requests += c.requests as u64;
-                inc.ok_since_bad += (c.requests - c.errors) as u64;
-                inc.last_activity = sec;
                 if let Some(m) = inc.members.iter_mut().find(|m| m.series == c.series) {
                     m.requests += c.requests as u64;
                 }
@@ -194,7 +200,12 @@ impl<C: Classify> Detector<C> {
         }
         let bound = if sec - st.first_sec >= self.cfg.baseline_secs {
             let (breq, berr) = st.baseline(sec - 1, self.cfg.baseline_secs);
-            wilson_upper(berr, breq, self.cfg.wilson_z)
+            if breq == 0 {
+                // Quiet for the whole baseline: nothing to compare with but the prior.
+                self.cfg.prior_ratio
+            } else {
+                wilson_upper(berr, breq, self.cfg.wilson_z)
+            }
         } else {
             self.cfg.prior_ratio
         };
@@ -207,6 +218,12 @@ impl<C: Classify> Detector<C> {
         };
         let bad = self.is_bad(st, sec);
         let member_of = st.incident;
+        let st = self.series[c.series as usize].as_mut().expect("seen");
+        // Bad seconds, incidents, and the stretch just after one are not what the series
+        // "normally returns".
+        if bad || member_of.is_some() || sec < st.quiet_until {
+            st.exclude(sec, sec);
+        }
         match (bad, member_of) {
             (true, Some(i)) => {
                 let inc = &mut self.incidents[i];
@@ -214,11 +231,7 @@ impl<C: Classify> Detector<C> {
                 inc.ok_since_bad = 0;
             }
             (true, None) => self.open_episode(sec, c.series),
-            (false, Some(_)) => {}
-            (false, None) => {
-                let st = self.series[c.series as usize].as_mut().expect("seen");
-                st.add_baseline(sec, c.requests as u64, c.errors as u64);
-            }
+            _ => {}
         }
     }
 
@@ -227,6 +240,7 @@ impl<C: Classify> Detector<C> {
     fn open_episode(&mut self, sec: i64, series: u32) {
         let window = self.cfg.window_secs;
         let st = self.series[series as usize].as_mut().expect("seen");
+        st.exclude(sec - window + 1, sec);
         let recent: Vec<Event> = st
             .recent
             .drain(..)
@@ -353,6 +367,7 @@ impl<C: Classify> Detector<C> {
                 for m in &self.incidents[i].members {
                     if let Some(st) = self.series[m.series as usize].as_mut() {
                         st.incident = None;
+                        st.quiet_until = sec + cfg.baseline_cooldown_secs;
                     }
                     let g = self.group_of[m.series as usize] as usize;
                     self.group_ctx[g].retain(|&x| x != i);
@@ -368,44 +383,53 @@ impl<C: Classify> Detector<C> {
     /// (`DEGRADED_BURST` in the trailing window) and stays open while they keep coming.
     fn degraded_event(&mut self, e: &Event) {
         let key = &self.keys[e.ev.series as usize];
-        let (gap, window) = (self.cfg.degraded_gap_secs, self.cfg.window_secs);
+        let gap = self.cfg.degraded_gap_secs;
         let sec = e.ev.sec;
         let recent = self.failovers.entry(key.upstream.clone()).or_default();
-        recent.push_back(sec);
-        while recent.front().is_some_and(|&s| s <= sec - window) || recent.len() > DEGRADED_BURST {
+        recent.push_back((sec, e.ev.up_status));
+        while recent
+            .front()
+            .is_some_and(|&(s, _)| s <= sec - DEGRADED_WINDOW)
+            || recent.len() > DEGRADED_BURST
+        {
             recent.pop_front();
         }
-        let burst = recent.len() >= DEGRADED_BURST;
-        let current = self
+        let open = self
             .degraded_open
             .get(&key.upstream)
             .copied()
             .filter(|&i| sec - self.degraded[i].end <= gap);
-        let idx = match (current, burst) {
-            (Some(i), _) => i,
-            (None, true) => {
-                let start = recent.front().copied().unwrap_or(sec);
+        let idx = match open {
+            Some(i) => {
+                let d = &mut self.degraded[i];
+                d.count += 1;
+                *d.failed_status.entry(e.ev.up_status).or_default() += 1;
+                i
+            }
+            None if recent.len() >= DEGRADED_BURST => {
+                let mut failed_status = BTreeMap::new();
+                for (_, s) in recent.iter() {
+                    *failed_status.entry(*s).or_default() += 1;
+                }
                 self.degraded.push(Degraded {
                     upstream: key.upstream.clone(),
-                    start,
+                    start: recent.front().map_or(sec, |r| r.0),
                     end: sec,
-                    count: recent.len() as u64 - 1,
+                    count: recent.len() as u64,
                     hosts: Vec::new(),
                     routes: Vec::new(),
                     first: e.at,
-                    failed_status: BTreeMap::new(),
+                    failed_status,
                     sample: e.sample.clone(),
                 });
                 self.degraded_open
                     .insert(key.upstream.clone(), self.degraded.len() - 1);
                 self.degraded.len() - 1
             }
-            (None, false) => return,
+            None => return,
         };
         let d = &mut self.degraded[idx];
         d.end = d.end.max(sec);
-        d.count += 1;
-        *d.failed_status.entry(e.ev.up_status).or_default() += 1;
         if !d.hosts.contains(&key.host) && d.hosts.len() < 16 {
             d.hosts.push(key.host.clone());
         }

@@ -18,12 +18,17 @@ pub struct Event {
 /// one-minute resolution, and the recent 5xx events.
 #[derive(Debug)]
 pub struct SeriesState {
-    window: [(i64, u32, u32); 16],
+    /// (second, requests, 5xx, kept out of the baseline) per second, 16 slots: a second
+    /// joins the baseline when its slot is reused, i.e. only once it has left the window and
+    /// was not part of a bad stretch.
+    window: [(i64, u32, u32, bool); 16],
     minutes: [(i64, u64, u64); 16],
     pub first_sec: i64,
     pub last_sec: i64,
     /// Last second with a 5xx: a series without one in the window cannot be bad.
     pub last_error_sec: i64,
+    /// Seconds before this one do not feed the baseline (just after an incident).
+    pub quiet_until: i64,
     pub recent: VecDeque<Event>,
     pub incident: Option<usize>,
 }
@@ -31,21 +36,26 @@ pub struct SeriesState {
 impl SeriesState {
     pub fn new(sec: i64) -> Self {
         SeriesState {
-            window: [(i64::MIN, 0, 0); 16],
+            window: [(i64::MIN, 0, 0, false); 16],
             minutes: [(i64::MIN, 0, 0); 16],
             first_sec: sec,
             last_sec: sec,
             last_error_sec: i64::MIN / 2,
+            quiet_until: i64::MIN,
             recent: VecDeque::new(),
             incident: None,
         }
     }
 
     pub fn add_second(&mut self, sec: i64, requests: u32, errors: u32) {
-        let slot = &mut self.window[sec.rem_euclid(16) as usize];
+        let slot = self.window[sec.rem_euclid(16) as usize];
         if slot.0 != sec {
-            *slot = (sec, 0, 0);
+            if slot.0 != i64::MIN && !slot.3 {
+                self.add_baseline(slot.0, slot.1 as u64, slot.2 as u64);
+            }
+            self.window[sec.rem_euclid(16) as usize] = (sec, 0, 0, false);
         }
+        let slot = &mut self.window[sec.rem_euclid(16) as usize];
         slot.1 += requests;
         slot.2 += errors;
         self.last_sec = self.last_sec.max(sec);
@@ -56,22 +66,22 @@ impl SeriesState {
 
     /// Requests and 5xx in the `len` seconds ending at `sec`.
     pub fn window(&self, sec: i64, len: i64) -> (u64, u64) {
-        self.window
-            .iter()
-            .filter(|(s, _, _)| *s > sec - len && *s <= sec)
-            .fold((0, 0), |(r, e), (_, sr, se)| {
-                (r + *sr as u64, e + *se as u64)
-            })
+        self.between(sec - len + 1, sec)
     }
 
     /// Requests and 5xx of the seconds `from..=to` still in the window.
     pub fn between(&self, from: i64, to: i64) -> (u64, u64) {
         self.window
             .iter()
-            .filter(|(s, _, _)| *s >= from && *s <= to)
-            .fold((0, 0), |(r, e), (_, sr, se)| {
-                (r + *sr as u64, e + *se as u64)
-            })
+            .filter(|w| w.0 >= from && w.0 <= to)
+            .fold((0, 0), |(r, e), w| (r + w.1 as u64, e + w.2 as u64))
+    }
+
+    /// Keeps the seconds `from..=to` out of the baseline.
+    pub fn exclude(&mut self, from: i64, to: i64) {
+        for slot in self.window.iter_mut().filter(|w| w.0 >= from && w.0 <= to) {
+            slot.3 = true;
+        }
     }
 
     pub fn add_baseline(&mut self, sec: i64, requests: u64, errors: u64) {

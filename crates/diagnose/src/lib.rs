@@ -19,8 +19,8 @@
 //! let mut tells = Tells::default();
 //! for line in 1..=5 {
 //!     let ev = ErrEvent { sec: 0, series: 0, line, status: 502, up_status: 502, attempts: 1,
-//!         flags: 0, req_us: 0, up_us: 0, connect_us: u32::MAX };
-//!     tells.add(&ev, LineRef { input: 0, line });
+//!         flags: 0, req_us: 0, up_us: 0, connect_us: u64::MAX };
+//!     tells.add(&ev, LineRef { sec: 0, input: 0, line });
 //! }
 //! assert_eq!(classify(&Facts { tells: &tells, requests: 50 }).0, Cause::UpstreamDown);
 //! ```
@@ -60,7 +60,14 @@ pub struct Diagnosis {
 
 /// Runs every rule; returns the winning cause, its score and all supports, strongest first.
 pub fn classify(facts: &Facts<'_>) -> (Cause, f64, Vec<Support>) {
-    let mut supports: Vec<Support> = RULES.iter().flat_map(|(_, rule)| rule(facts)).collect();
+    // Without upstream fields no tell can say which hop failed: the answer is `unknown`
+    // with what to log, not a guess from the status code.
+    let blind = rules::blind_share(facts) >= 0.5;
+    let mut supports: Vec<Support> = RULES
+        .iter()
+        .filter(|(name, _)| !blind || *name == "blind")
+        .flat_map(|(_, rule)| rule(facts))
+        .collect();
     supports.sort_by(|a, b| b.score.total_cmp(&a.score));
     match supports.first() {
         Some(s) => (s.cause, s.score, supports),
@@ -109,6 +116,25 @@ pub fn diagnose(inc: &Incident, mut names: Names) -> Diagnosis {
                     at,
                     count: t.count,
                     text: t.text.clone(),
+                    signature: None,
+                    sample,
+                });
+            }
+        }
+    }
+    if evidence.is_empty() {
+        // No tell backs the cause: show where the 5xx are, so the user can look.
+        if let Some((status, t)) = inc.tells.by_status.iter().max_by_key(|(_, t)| t.count) {
+            if let Some(at) = t.first {
+                let sample = inc
+                    .samples
+                    .iter()
+                    .find(|x| x.status == *status)
+                    .map(|x| x.text.clone());
+                evidence.push(Evidence {
+                    at,
+                    count: t.count,
+                    text: format!("status={status}"),
                     signature: None,
                     sample,
                 });

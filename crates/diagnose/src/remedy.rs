@@ -11,7 +11,17 @@ pub struct Names {
     pub detail: Option<String>,
 }
 
+fn or<'a>(text: &'a str, fallback: &'a str) -> &'a str {
+    if text.is_empty() {
+        fallback
+    } else {
+        text
+    }
+}
+
 pub fn summary(cause: Cause, n: &Names) -> String {
+    let hosts = or(&n.hosts, "the service");
+    let routes = or(&n.routes, "its routes");
     let up = if n.upstreams.is_empty() {
         "the upstream".to_string()
     } else {
@@ -32,26 +42,17 @@ pub fn summary(cause: Cause, n: &Names) -> String {
         Cause::UpstreamProtocol => format!("{up} sent an invalid or oversized answer"),
         Cause::TlsFailure => format!("TLS to {up} failed"),
         Cause::AppError => format!(
-            "the application behind {} returned 500 errors on {}",
-            if n.upstreams.is_empty() {
-                "the proxy".into()
-            } else {
-                n.upstreams.clone()
-            },
-            n.routes
+            "the application behind {} returned 500 errors on {routes}",
+            or(&n.upstreams, "the proxy")
         ),
         Cause::DependencyFailure => "a dependency of the application failed".into(),
         Cause::Overload => format!("{up} was at capacity and answered 503"),
-        Cause::RateLimited => format!(
-            "the proxy's own request limits rejected traffic to {}",
-            n.hosts
-        ),
+        Cause::RateLimited => format!("the proxy's own request limits rejected traffic to {hosts}"),
         Cause::ResourceExhaustion => "the host ran out of a resource".into(),
-        Cause::Maintenance => format!("{} answered 503 on purpose (maintenance)", n.hosts),
-        Cause::ProxyError => format!(
-            "the proxy failed on its own for {} without contacting an upstream",
-            n.hosts
-        ),
+        Cause::Maintenance => format!("{hosts} answered 503 on purpose (maintenance)"),
+        Cause::ProxyError => {
+            format!("the proxy failed on its own for {hosts} without contacting an upstream")
+        }
         Cause::Client => "clients gave up or sent what the server cannot handle".into(),
         Cause::Unknown => "not enough evidence in the logs to name a cause".into(),
     }

@@ -25,6 +25,8 @@ pub mod upstream;
 
 pub use cause::{Category, Cause};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use record::{Record, FLAG_BLIND, FLAG_FAILED_OVER, FLAG_NO_UPSTREAM, FLAG_POOL_ADDR};
+pub use record::{
+    Record, FLAG_BLIND, FLAG_FAILED_OVER, FLAG_NAMED_ONLY, FLAG_NO_UPSTREAM, FLAG_POOL_ADDR,
+};
 pub use status::StatusClass;
 pub use time::{civil_from_days, days_from_civil, format_rfc3339, EventTime};

@@ -9,6 +9,9 @@ pub const FLAG_POOL_ADDR: u8 = 2;
 pub const FLAG_FAILED_OVER: u8 = 4;
 /// The log format carries no upstream fields, so nothing is known about attempts.
 pub const FLAG_BLIND: u8 = 8;
+/// The upstream server is named but its status is not logged (Apache's
+/// `%{BALANCER_WORKER_NAME}e`): an attempt was made, its answer is unknown.
+pub const FLAG_NAMED_ONLY: u8 = 16;
 
 /// One access-log line, borrowed from its bytes. A parser fills a reused `Record`; fields the
 /// format does not carry stay empty (`b""`) or `None`, and `-` is turned into empty.

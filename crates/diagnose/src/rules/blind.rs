@@ -5,8 +5,7 @@ use faultline_model::Cause;
 use super::{Facts, Support};
 
 pub fn rule(f: &Facts<'_>) -> Vec<Support> {
-    let blind: u64 = f.tells.by_status.iter().map(|(_, t)| t.blind).sum();
-    if blind == 0 || f.share(blind) < 0.5 {
+    if super::blind_share(f) < 0.5 {
         return Vec::new();
     }
     vec![Support {

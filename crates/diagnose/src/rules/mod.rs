@@ -6,6 +6,7 @@ use faultline_model::Cause;
 
 mod blind;
 mod fixed_duration;
+mod named;
 mod no_upstream;
 mod refused;
 mod relayed;
@@ -63,9 +64,15 @@ pub const RULES: &[(&str, Rule)] = &[
     ("refused", refused::rule),
     ("fixed_duration", fixed_duration::rule),
     ("relayed", relayed::rule),
+    ("named", named::rule),
     ("no_upstream", no_upstream::rule),
     ("reset", reset::rule),
 ];
+
+/// Share of the 5xx that come from a format without upstream fields.
+pub fn blind_share(f: &Facts<'_>) -> f64 {
+    f.share(f.tells.by_status.iter().map(|(_, t)| t.blind).sum())
+}
 
 /// Formats µs as seconds the way nginx logs them.
 pub fn secs(us: f64) -> String {

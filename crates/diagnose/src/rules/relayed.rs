@@ -11,7 +11,7 @@ pub fn rule(f: &Facts<'_>) -> Vec<Support> {
         if t.from_upstream > 0 {
             out.push(Support {
                 cause: Cause::AppError,
-                score: (0.5 + 0.3 * f.share(t.from_upstream)).min(0.8),
+                score: (0.4 + 0.4 * f.share(t.from_upstream)).min(0.8),
                 reason: format!(
                     "{} of {} 500s were returned by the upstream itself (upstream_status 500): \
                      the application failed, not the proxy",
@@ -30,7 +30,7 @@ pub fn rule(f: &Facts<'_>) -> Vec<Support> {
         if t.from_upstream > 0 {
             out.push(Support {
                 cause: Cause::Overload,
-                score: 0.3 + 0.3 * f.share(t.from_upstream),
+                score: 0.35 + 0.4 * f.share(t.from_upstream),
                 reason: format!(
                     "{} of {} 503s were returned by the upstream itself: the application said \
                      it could not serve (overloaded, starting, or shedding load)",
