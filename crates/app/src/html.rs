@@ -16,6 +16,7 @@ use crate::report::{
     EvidenceReport, Finding, IncidentReport, Report, Scope, TimelineBucket, TimelineReport,
 };
 use crate::terminal::thousands;
+use faultline_model::format_rfc3339;
 
 /// Escapes text for HTML: safe in element content and in quoted attribute values (single or
 /// double), inside inline SVG too. Control characters are written as `\xHH` and invisible
@@ -326,7 +327,7 @@ fn inputs(o: &mut String, r: &Report) {
     for i in r.inputs.iter().filter(|i| !i.malformed_samples.is_empty()) {
         let _ = writeln!(
             o,
-            "<h4>Malformed lines of <code>{}</code></h4>\n<table>\n<thead><tr><th class=\"n\">line</th>\
+            "<h3>Malformed lines of <code>{}</code></h3>\n<table>\n<thead><tr><th class=\"n\">line</th>\
              <th>reason</th><th>text</th></tr></thead>\n<tbody>",
             escape(&i.path)
         );
@@ -464,6 +465,28 @@ fn y_scale(max: u64) -> (u64, u64) {
         .find(|s| *s >= raw)
         .unwrap_or(10 * mag);
     (step * max.div_ceil(step).max(1), step)
+}
+
+/// Round intervals between the ticks of the time axis, in seconds.
+const TICK_STEPS: [i64; 16] = [
+    1, 5, 10, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10_800, 21_600, 43_200, 86_400,
+];
+
+/// The offset in seconds of an RFC 3339 time ("Z", "+02:00").
+fn offset_of(rfc: &str) -> Option<i32> {
+    let tail = rfc.get(19..)?;
+    let tail = tail.trim_start_matches(|c: char| c == '.' || c.is_ascii_digit());
+    if tail == "Z" {
+        return Some(0);
+    }
+    let sign = match tail.get(..1)? {
+        "+" => 1,
+        "-" => -1,
+        _ => return None,
+    };
+    let h: i32 = tail.get(1..3)?.parse().ok()?;
+    let m: i32 = tail.get(4..6)?.parse().ok()?;
+    Some(sign * (h * 3600 + m * 60))
 }
 
 /// Label of a bar's start on the x axis: the time of day, with the date when the timeline
@@ -648,6 +671,46 @@ struct Timeline<'a> {
 type Bars<'b> = dyn Fn(&mut String, &Frame, usize, &Column<'_>) + 'b;
 
 impl Timeline<'_> {
+    /// Ticks of the time axis, as (position in bars, label): round times of day in the
+    /// log's offset when the bars' times can be read, else the start of every few bars.
+    fn ticks(&self) -> Vec<(f64, String)> {
+        let cols = &self.cols;
+        let (Some(first), Some(last)) = (cols.first(), cols.last()) else {
+            return Vec::new();
+        };
+        let days = first.start.get(..10) != last.start.get(..10);
+        let seconds = self.secs < 60;
+        let span = self.secs * cols.len() as i64;
+        let (Some(t0), Some(offset)) = (epoch(first.start), offset_of(first.start)) else {
+            let every = cols.len().div_ceil(8).max(1);
+            return (0..cols.len())
+                .step_by(every)
+                .map(|i| (i as f64, tick_label(cols[i].start, days, seconds)))
+                .collect();
+        };
+        let step = TICK_STEPS
+            .iter()
+            .copied()
+            .find(|s| span / s <= 8)
+            .unwrap_or_else(|| (span.max(0) as u64).div_ceil(8 * 86_400) as i64 * 86_400);
+        let local0 = t0 + offset as i64;
+        let mut t = (local0 + step - 1).div_euclid(step) * step;
+        let mut out = Vec::new();
+        while t <= local0 + span {
+            let rfc = format_rfc3339(t - offset as i64, offset);
+            let label = if step >= 86_400 {
+                rfc.get(5..10).unwrap_or(&rfc).to_string()
+            } else {
+                // The date on the first tick and at each midnight, when there are several.
+                let date = days && (out.is_empty() || t.rem_euclid(86_400) == 0);
+                tick_label(&rfc, date, seconds)
+            };
+            out.push(((t - local0) as f64 / self.secs as f64, label));
+            t += step;
+        }
+        out
+    }
+
     fn draw(&self, o: &mut String, title: &str, max: u64, with_legend: bool, bars: &Bars<'_>) {
         let cols = &self.cols;
         let (top, step) = y_scale(max);
@@ -699,14 +762,9 @@ impl Timeline<'_> {
         for (i, c) in cols.iter().enumerate() {
             bars(o, &f, i, c);
         }
-        // X axis: the times of about eight bars.
-        let days = match (cols.first(), cols.last()) {
-            (Some(a), Some(b)) => a.start.get(..10) != b.start.get(..10),
-            _ => false,
-        };
-        let every = cols.len().div_ceil(8).max(1);
-        for (i, c) in cols.iter().enumerate().step_by(every) {
-            let x = f.x(i);
+        // X axis: round times, about eight of them.
+        for (at, label) in self.ticks() {
+            let x = LEFT + at * f.col_w();
             let _ = writeln!(
                 o,
                 "<line class=\"axis\" stroke=\"#d1d9e0\" x1=\"{x:.1}\" x2=\"{x:.1}\" y1=\"{:.1}\" y2=\"{:.1}\"/>\
@@ -714,7 +772,7 @@ impl Timeline<'_> {
                 f.y(0),
                 f.y(0) + 4.0,
                 f.y(0) + 16.0,
-                escape(&tick_label(c.start, days, self.secs < 60))
+                escape(&label)
             );
         }
         if with_legend {
@@ -1231,6 +1289,49 @@ mod tests {
         assert_eq!(y_scale(31), (40, 10));
         assert_eq!(y_scale(138), (150, 50));
         assert_eq!(y_scale(1234), (1500, 500));
+    }
+
+    #[test]
+    fn time_axis_ticks_are_round() {
+        assert_eq!(offset_of("2024-03-12T08:00:00+00:00"), Some(0));
+        assert_eq!(offset_of("2024-03-12T08:00:00-05:30"), Some(-19_800));
+        assert_eq!(offset_of("2024-03-12T08:00:00.5Z"), Some(0));
+        assert_eq!(offset_of("08:00"), None);
+        let starts: Vec<String> = (0..90)
+            .map(|i| format_rfc3339(1_710_201_600 + 3600 * 18 + 600 * i, 7200))
+            .collect();
+        let cols = starts
+            .iter()
+            .map(|s| Column {
+                start: s,
+                requests: 0,
+                errors: 0,
+                codes: [0; 5],
+            })
+            .collect();
+        let t = Timeline {
+            cols,
+            shades: Vec::new(),
+            secs: 600,
+        };
+        let ticks = t.ticks();
+        let labels: Vec<&str> = ticks.iter().map(|(_, l)| l.as_str()).collect();
+        // 15 hours from 20:00 at +02:00, in 10-minute bars: a tick every 2 hours.
+        assert_eq!(
+            labels,
+            [
+                "03-12 20:00",
+                "22:00",
+                "03-13 00:00",
+                "02:00",
+                "04:00",
+                "06:00",
+                "08:00",
+                "10:00"
+            ]
+        );
+        assert_eq!(ticks[0].0, 0.0);
+        assert_eq!(ticks[1].0, 12.0);
     }
 
     #[test]

@@ -180,7 +180,7 @@ fn header(o: &mut String, r: &Report) {
     };
     let _ = writeln!(
         o,
-        "**Window:** {window}  \n**Generated:** {}\n",
+        "**Window:** {window} · **generated** {}\n",
         text(&r.generated_at, Ctx::Inline)
     );
     if !r.assumptions.is_empty() {
