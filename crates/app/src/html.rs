@@ -679,9 +679,9 @@ impl Timeline<'_> {
             return Vec::new();
         };
         let days = first.start.get(..10) != last.start.get(..10);
-        let seconds = self.secs < 60;
         let span = self.secs * cols.len() as i64;
         let (Some(t0), Some(offset)) = (epoch(first.start), offset_of(first.start)) else {
+            let seconds = self.secs < 60;
             let every = cols.len().div_ceil(8).max(1);
             return (0..cols.len())
                 .step_by(every)
@@ -691,8 +691,9 @@ impl Timeline<'_> {
         let step = TICK_STEPS
             .iter()
             .copied()
-            .find(|s| span / s <= 8)
+            .find(|s| *s >= self.secs && span / s <= 8)
             .unwrap_or_else(|| (span.max(0) as u64).div_ceil(8 * 86_400) as i64 * 86_400);
+        let seconds = step < 60;
         let local0 = t0 + offset as i64;
         let mut t = (local0 + step - 1).div_euclid(step) * step;
         let mut out = Vec::new();
@@ -1332,6 +1333,26 @@ mod tests {
         );
         assert_eq!(ticks[0].0, 0.0);
         assert_eq!(ticks[1].0, 12.0);
+
+        // Never finer than a bar: four one-minute bars get a tick a minute.
+        let starts: Vec<String> = (0..4)
+            .map(|i| format_rfc3339(1_710_201_600 + 60 * i, 0))
+            .collect();
+        let t = Timeline {
+            cols: starts
+                .iter()
+                .map(|s| Column {
+                    start: s,
+                    requests: 0,
+                    errors: 0,
+                    codes: [0; 5],
+                })
+                .collect(),
+            shades: Vec::new(),
+            secs: 60,
+        };
+        let labels: Vec<String> = t.ticks().into_iter().map(|(_, l)| l).collect();
+        assert_eq!(labels, ["00:00", "00:01", "00:02", "00:03", "00:04"]);
     }
 
     #[test]
