@@ -1,15 +1,21 @@
-//! Parse throughput of the `extended` nginx format, the hot path of DESIGN §4.
+//! Parse throughput of the `extended` nginx format, the hot path of DESIGN §4, and of the
+//! same requests written by Apache and as nginx `escape=json` lines.
 //!
 //! By default ~1000 lines are built from a handful of representative loggen lines with varied
 //! ids and timestamps. With `FAULTLINE_BENCH_LOG=/path/to/access.log` the whole file is first
 //! checked (every line must parse with the detected format) and then benchmarked; an nginx
 //! error log given there is only checked.
+//!
+//! The `dialects` group reads the generated requests three ways, reporting MB/s for each:
+//! nginx `extended`, Apache `combined` + `%D %{BALANCER_WORKER_NAME}e "%{Host}i"`, and JSON
+//! lines with nginx variable names (the default mapping).
 
 use std::hint::black_box;
 use std::time::Instant;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use faultline_formats::{detect, parse_nginx_error, AccessParser, Record, TimeCache};
+use faultline_model::upstream;
 
 /// `{t}` is replaced by the time of day, `{id}` by a varying number.
 const TEMPLATES: [&str; 8] = [
@@ -96,7 +102,7 @@ fn bench_access(c: &mut Criterion) {
 
     let bytes: usize = lines.iter().map(Vec::len).sum();
     let mut group = c.benchmark_group("access");
-    group.throughput(Throughput::Bytes(bytes as u64));
+    group.throughput(Throughput::BytesDecimal(bytes as u64));
     if lines.len() > 10_000 {
         group.sample_size(10);
     }
@@ -115,6 +121,123 @@ fn bench_access(c: &mut Criterion) {
     group.finish();
 }
 
+/// Apache `combined` with the request time, the balancer worker and the Host header.
+const APACHE: &str = r#"%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-agent}i" %D %{BALANCER_WORKER_NAME}e "%{Host}i""#;
+
+/// One parsed `extended` line written as Apache would write it with [`APACHE`].
+fn to_apache(r: &Record<'_>) -> Vec<u8> {
+    let text = |v: &[u8]| String::from_utf8_lossy(v).into_owned();
+    let dash = |v: &[u8]| if v.is_empty() { "-".into() } else { text(v) };
+    let worker = match upstream::last(r.upstream_addr) {
+        b"" => "-".to_string(),
+        addr => format!("http://{}", text(addr)),
+    };
+    format!(
+        r#"{} - - [{}] "{} {} {}" {} {} "{}" "{}" {} {} "{}""#,
+        text(r.remote_addr),
+        time_local(r),
+        text(r.method),
+        text(r.path),
+        text(r.protocol),
+        r.status,
+        r.bytes_sent
+            .filter(|&b| b > 0)
+            .map_or("-".into(), |b| b.to_string()),
+        dash(r.referer),
+        dash(r.user_agent),
+        r.request_time_us.unwrap_or(0),
+        worker,
+        text(r.host),
+    )
+    .into_bytes()
+}
+
+/// One parsed `extended` line as nginx writes it with `log_format json escape=json
+/// '{"time_iso8601":"$time_iso8601","remote_addr":"$remote_addr",…}'`.
+fn to_json(r: &Record<'_>) -> Vec<u8> {
+    let text = |v: &[u8]| String::from_utf8_lossy(v).into_owned();
+    let dash = |v: &[u8]| if v.is_empty() { "-".into() } else { text(v) };
+    let us = r.request_time_us.unwrap_or(0);
+    let t = r.time.unwrap();
+    let (h, m, s) = (t.secs / 3600 % 24, t.secs / 60 % 60, t.secs % 60);
+    format!(
+        concat!(
+            r#"{{"time_iso8601":"2024-03-12T{:02}:{:02}:{:02}+00:00","remote_addr":"{}","#,
+            r#""request":"{} {} {}","status":{},"body_bytes_sent":{},"http_referer":"{}","#,
+            r#""http_user_agent":"{}","request_time":{}.{:03},"upstream_response_time":"{}","#,
+            r#""upstream_addr":"{}","upstream_status":"{}","host":"{}"}}"#
+        ),
+        h,
+        m,
+        s,
+        text(r.remote_addr),
+        text(r.method),
+        text(r.path),
+        text(r.protocol),
+        r.status,
+        r.bytes_sent.unwrap_or(0),
+        dash(r.referer),
+        dash(r.user_agent),
+        us / 1_000_000,
+        us / 1000 % 1000,
+        dash(r.upstream_response_time),
+        dash(r.upstream_addr),
+        dash(r.upstream_status),
+        text(r.host),
+    )
+    .into_bytes()
+}
+
+/// `12/Mar/2024:08:00:00 +0000` for the generated lines (all on that day, in UTC).
+fn time_local(r: &Record<'_>) -> String {
+    let s = r.time.unwrap().secs;
+    format!(
+        "12/Mar/2024:{:02}:{:02}:{:02} +0000",
+        s / 3600 % 24,
+        s / 60 % 60,
+        s % 60
+    )
+}
+
+fn bench_dialects(c: &mut Criterion) {
+    let nginx_lines = generated(1000);
+    let extended = AccessParser::preset("extended").unwrap();
+    let mut cache = TimeCache::default();
+    let mut apache_lines = Vec::new();
+    let mut json_lines = Vec::new();
+    for line in &nginx_lines {
+        let mut rec = Record::default();
+        extended.parse(line, &mut rec, &mut cache).unwrap();
+        apache_lines.push(to_apache(&rec));
+        json_lines.push(to_json(&rec));
+    }
+    let apache = AccessParser::apache(APACHE).unwrap();
+    let json = AccessParser::preset("json").unwrap();
+    let mut group = c.benchmark_group("dialects");
+    for (label, parser, lines) in [
+        ("nginx_extended", &extended, &nginx_lines),
+        ("apache_combined_proxy", &apache, &apache_lines),
+        ("json_nginx_escape_json", &json, &json_lines),
+    ] {
+        check_all(parser, lines);
+        let bytes: usize = lines.iter().map(Vec::len).sum();
+        group.throughput(Throughput::BytesDecimal(bytes as u64));
+        group.bench_function(format!("{label}/{}_lines", lines.len()), |b| {
+            let mut rec = Record::default();
+            let mut cache = TimeCache::default();
+            b.iter(|| {
+                let mut ok = 0usize;
+                for line in lines {
+                    ok += usize::from(parser.parse(black_box(line), &mut rec, &mut cache).is_ok());
+                    black_box(&rec);
+                }
+                ok
+            })
+        });
+    }
+    group.finish();
+}
+
 fn bench_error_log(c: &mut Criterion) {
     let line = br#"2024/03/12 08:13:25 [error] 2811#2811: *228540 connect() failed (111: Connection refused) while connecting to upstream, client: 59.190.46.174, server: api.example.com, request: "GET /api/v1/users/7877/preferences HTTP/2.0", upstream: "http://10.0.1.12:8080/api/v1/users/7877/preferences", host: "api.example.com""#;
     let mut group = c.benchmark_group("error_log");
@@ -125,5 +248,5 @@ fn bench_error_log(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_access, bench_error_log);
+criterion_group!(benches, bench_access, bench_dialects, bench_error_log);
 criterion_main!(benches);

@@ -323,15 +323,21 @@ pub(crate) fn parse_epoch(b: &[u8], unit: Option<TimeUnit>) -> Option<EventTime>
 /// A non-negative duration in `unit` (`1500`, `0.25`) as microseconds, rounded down.
 pub(crate) fn parse_duration_us(b: &[u8], unit: TimeUnit) -> Option<u64> {
     let (n, frac) = decimal(b)?;
+    let ns_per_unit = 1_000_000_000 / unit.per_second();
     // Nine fractional digits are nanoseconds of a second; more are noise.
     let frac = &frac[..frac.len().min(9)];
-    let scale = 10u128.pow(frac.len() as u32);
-    let frac = frac
-        .iter()
-        .fold(0u128, |acc, &c| acc * 10 + u128::from(c - b'0'));
-    let per = u128::from(unit.per_second());
-    let us = (u128::from(n) * scale + frac) * 1_000_000 / (per * scale);
-    u64::try_from(us).ok()
+    let frac_ns = if frac.is_empty() {
+        0
+    } else {
+        // The fraction in billionths of a unit: below 10^9, and so is ns_per_unit.
+        let f = frac
+            .iter()
+            .chain(std::iter::repeat(&b'0'))
+            .take(9)
+            .fold(0u64, |acc, &c| acc * 10 + u64::from(c - b'0'));
+        f * ns_per_unit / 1_000_000_000
+    };
+    Some(n.checked_mul(ns_per_unit)?.checked_add(frac_ns)? / 1000)
 }
 
 /// `$msec`: `1710230400.123`, seconds since the epoch (always UTC, offset 0).

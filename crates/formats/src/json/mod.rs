@@ -15,19 +15,19 @@ pub use mapping::{JsonField, JsonKey, JsonMapping};
 
 use faultline_model::Record;
 
-use crate::bytes::eq_short;
 use crate::plan::{apply, Var, MISSING_STATUS, REQ_METHOD, REQ_PATH, REQ_PROTOCOL};
 use crate::time::TimeCache;
 use crate::{FormatError, ParseError};
 use mapping::FIELD_COUNT;
-use scan::{Scanner, INVALID};
+use scan::{head_word, Scanner, INVALID};
 
 const MISSING_TIME: ParseError = ParseError {
     reason: "missing timestamp",
 };
 
-/// Buckets of a node's key table (a power of two).
-const BUCKETS: usize = 64;
+/// Buckets of a node's key table (a power of two), and the shift that picks one from a hash.
+const BUCKETS: usize = 128;
+const BUCKET_SHIFT: u32 = 64 - BUCKETS.trailing_zeros();
 
 /// A compiled [`JsonMapping`].
 #[derive(Debug, Clone)]
@@ -48,6 +48,11 @@ struct Node {
 
 #[derive(Debug, Clone)]
 struct Entry {
+    /// The first eight bytes of the key ([`head_word`]), its last eight ([`last_word`]) and
+    /// its length: all a key of up to 16 bytes needs to be compared.
+    head: u64,
+    last: u64,
+    len: usize,
     key: Box<[u8]>,
     /// The field this key fills, when it is the end of a path.
     term: Option<Term>,
@@ -85,16 +90,24 @@ impl Kept<'_> {
 
 type Values<'a> = [Kept<'a>; FIELD_COUNT];
 
+/// The last eight bytes of a key of eight bytes or more, as a little-endian word.
 #[inline]
-fn bucket(key: &[u8]) -> usize {
-    match key {
-        [] => 0,
-        [first, .., last] => {
-            (key.len().wrapping_mul(31) ^ usize::from(*first) ^ (usize::from(*last) << 2))
-                & (BUCKETS - 1)
+fn last_word(key: &[u8]) -> u64 {
+    match key.len().checked_sub(8) {
+        Some(from) => {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(&key[from..]);
+            u64::from_le_bytes(w)
         }
-        [only] => (31 ^ usize::from(*only) ^ (usize::from(*only) << 2)) & (BUCKETS - 1),
+        None => 0,
     }
+}
+
+/// The bucket of a key from its head word and length.
+#[inline]
+fn bucket(head: u64, len: usize) -> usize {
+    let h = (head ^ (len as u64).rotate_right(8)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (h >> BUCKET_SHIFT) as usize
 }
 
 /// A node while the tree is built.
@@ -188,8 +201,8 @@ impl JsonParser {
     ) -> Result<(), ParseError> {
         let node = &self.nodes[node];
         let mut first = true;
-        while let Some(key) = sc.next_key(&mut first)? {
-            let Some(entry) = node.find(key) else {
+        while let Some((key, head)) = sc.next_key(&mut first)? {
+            let Some(entry) = node.find(key, head) else {
                 sc.skip_value(depth)?;
                 continue;
             };
@@ -223,13 +236,17 @@ impl JsonParser {
 }
 
 impl Node {
+    /// The entry of `key`, whose head word is `head`.
     #[inline]
-    fn find(&self, key: &[u8]) -> Option<&Entry> {
-        let b = bucket(key);
+    fn find(&self, key: &[u8], head: u64) -> Option<&Entry> {
+        let b = bucket(head, key.len());
         let (from, to) = (usize::from(self.starts[b]), usize::from(self.starts[b + 1]));
-        self.entries[from..to]
-            .iter()
-            .find(|e| eq_short(&e.key, key))
+        self.entries.get(from..to)?.iter().find(|e| {
+            e.head == head
+                && e.len == key.len()
+                && (e.len <= 8 || e.last == last_word(key))
+                && (e.len <= 16 || e.key[8..] == key[8..])
+        })
     }
 }
 
@@ -334,15 +351,18 @@ fn freeze(draft: Draft) -> Node {
         .entries
         .into_iter()
         .map(|(key, term, child)| Entry {
+            head: head_word(&key),
+            last: last_word(&key),
+            len: key.len(),
             key: key.into(),
             term,
             child: child.map(|c| c as u16),
         })
         .collect();
-    entries.sort_by_key(|e| bucket(&e.key));
+    entries.sort_by_key(|e| bucket(e.head, e.len));
     let mut starts = vec![0u16; BUCKETS + 1];
     for e in &entries {
-        starts[bucket(&e.key) + 1] += 1;
+        starts[bucket(e.head, e.len) + 1] += 1;
     }
     for b in 0..BUCKETS {
         starts[b + 1] += starts[b];
@@ -377,12 +397,26 @@ mod tests {
     fn the_default_tree_finds_every_key() {
         let p = JsonParser::compile(&JsonMapping::default()).unwrap();
         assert_eq!(p.field_count(), FIELD_COUNT);
+        let find = |k: &[u8]| p.nodes[0].find(k, head_word(k));
         for key in JsonMapping::default().keys() {
-            let e = p.nodes[0].find(key.path.as_bytes()).unwrap();
+            let e = find(key.path.as_bytes()).unwrap();
             assert_eq!(e.term.unwrap().slot, key.field as u8, "{}", key.path);
         }
-        assert!(p.nodes[0].find(b"nope").is_none());
-        assert!(p.nodes[0].find(b"").is_none());
+        for other in [
+            &b"nope"[..],
+            b"",
+            b"status_",
+            b"statu",
+            b"upstream_addr_",
+            b"upstream_adds",
+        ] {
+            assert!(find(other).is_none(), "{}", String::from_utf8_lossy(other));
+        }
+        // Few keys share a bucket.
+        let most = (0..BUCKETS)
+            .map(|b| p.nodes[0].starts[b + 1] - p.nodes[0].starts[b])
+            .max();
+        assert!(most <= Some(3), "{most:?}");
     }
 
     #[test]

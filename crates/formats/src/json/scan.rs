@@ -45,6 +45,18 @@ impl<'a> Scanner<'a> {
         self.b.get(self.i).copied()
     }
 
+    /// Skips whitespace, then consumes `c` if it is next.
+    #[inline(always)]
+    fn eat_after_ws(&mut self, c: u8) -> bool {
+        // Compact lines have no whitespace: one load and one compare.
+        if self.peek() == Some(c) {
+            self.i += 1;
+            return true;
+        }
+        self.ws();
+        self.eat(c)
+    }
+
     /// Consumes `c` if it is next.
     #[inline]
     pub(crate) fn eat(&mut self, c: u8) -> bool {
@@ -60,39 +72,62 @@ impl<'a> Scanner<'a> {
     /// After `{` (or after a member's value): the next member's key, positioned at its
     /// value, or `None` at the closing `}`. `first` is true before the first member.
     #[inline]
-    pub(crate) fn next_key(&mut self, first: &mut bool) -> Result<Option<&'a [u8]>, ParseError> {
-        self.ws();
+    pub(crate) fn next_key(
+        &mut self,
+        first: &mut bool,
+    ) -> Result<Option<(&'a [u8], u64)>, ParseError> {
         if std::mem::take(first) {
-            if self.eat(b'}') {
+            if self.eat_after_ws(b'}') {
                 return Ok(None);
             }
-        } else if self.eat(b',') {
+        } else if !self.eat_after_ws(b',') {
+            return if self.eat_after_ws(b'}') {
+                Ok(None)
+            } else {
+                Err(INVALID)
+            };
+        }
+        if !self.eat_after_ws(b'"') {
+            return Err(INVALID);
+        }
+        self.i -= 1;
+        let key = self.key()?;
+        if !self.eat_after_ws(b':') {
+            return Err(INVALID);
+        }
+        if let Some(b' ' | b'\t' | b'\n' | b'\r') = self.peek() {
             self.ws();
-        } else if self.eat(b'}') {
-            return Ok(None);
-        } else {
-            return Err(INVALID);
         }
-        if self.peek() != Some(b'"') {
-            return Err(INVALID);
-        }
-        let key = self.string()?;
-        self.ws();
-        if !self.eat(b':') {
-            return Err(INVALID);
-        }
-        self.ws();
         Ok(Some(key))
     }
 
+    /// The key at the cursor (at its `"`), and its first eight bytes as a little-endian word,
+    /// zero-padded: see [`head_word`].
+    #[inline(always)]
+    fn key(&mut self) -> Result<(&'a [u8], u64), ParseError> {
+        let start = self.i + 1;
+        let key = self.string()?;
+        // The line goes on after the key (its quote at least), so a word is usually there.
+        let head = match self.b.get(start..start + 8) {
+            Some(w) => {
+                let mut a = [0u8; 8];
+                a.copy_from_slice(w);
+                mask(u64::from_le_bytes(a), key.len())
+            }
+            None => head_word(key),
+        };
+        Ok((key, head))
+    }
+
     /// The string at the cursor (which is at its `"`), without its quotes, escapes kept.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn string(&mut self) -> Result<&'a [u8], ParseError> {
         let start = self.i + 1;
         let mut i = start;
         loop {
-            i += find_special(self.b.get(i..).ok_or(INVALID)?).ok_or(INVALID)?;
-            match self.b[i] {
+            let (len, byte) = find_special(self.b.get(i..).ok_or(INVALID)?).ok_or(INVALID)?;
+            i += len;
+            match byte {
                 b'"' => {
                     self.i = i + 1;
                     return Ok(&self.b[start..i]);
@@ -194,6 +229,25 @@ impl<'a> Scanner<'a> {
     }
 }
 
+/// The first eight bytes of `key` as a little-endian word, zero-padded when shorter.
+#[inline]
+pub(crate) fn head_word(key: &[u8]) -> u64 {
+    key.iter()
+        .take(8)
+        .rev()
+        .fold(0u64, |acc, &c| acc << 8 | u64::from(c))
+}
+
+/// `word` with only its first `len` bytes (all of them from eight on).
+#[inline(always)]
+fn mask(word: u64, len: usize) -> u64 {
+    if len >= 8 {
+        word
+    } else {
+        word & ((1u64 << (8 * len)) - 1)
+    }
+}
+
 #[inline]
 fn digits(b: &[u8]) -> usize {
     b.iter().take_while(|c| c.is_ascii_digit()).count()
@@ -210,35 +264,37 @@ fn escape_len(b: &[u8]) -> Option<usize> {
 }
 
 /// First byte that ends a plain run inside a string: `"`, `\` or a control byte. Eight
-/// bytes at a time: for each of the three tests the lowest flagged byte is exact (a borrow
-/// only spoils the bytes above it), so the lowest of all flags is too.
+/// bytes at a time with two tests: `x ^ 0x02` is below 0x21 exactly for the control bytes
+/// and `"` (0x22 becomes 0x20, while 0x20 and 0x21 become 0x22 and 0x23), and `x ^ b'\\'`
+/// is zero for `\`. For each test the lowest flagged byte is exact (a borrow only spoils
+/// the bytes above it), so the lowest of both flags is too.
 #[inline]
-fn find_special(hay: &[u8]) -> Option<usize> {
+fn find_special(hay: &[u8]) -> Option<(usize, u8)> {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
-    const QUOTE: u64 = LO * b'"' as u64;
+    const FLIP: u64 = LO * 0x02;
+    const BELOW: u64 = LO * 0x21;
     const BACKSLASH: u64 = LO * b'\\' as u64;
-    const SPACE: u64 = LO * 0x20;
     let mut chunks = hay.chunks_exact(8);
     let mut at = 0;
     for chunk in &mut chunks {
         let mut w = [0u8; 8];
         w.copy_from_slice(chunk);
         let w = u64::from_le_bytes(w);
-        let q = w ^ QUOTE;
+        let c = w ^ FLIP;
         let s = w ^ BACKSLASH;
-        let found =
-            (q.wrapping_sub(LO) & !q | s.wrapping_sub(LO) & !s | w.wrapping_sub(SPACE) & !w) & HI;
+        let found = (c.wrapping_sub(BELOW) & !c | s.wrapping_sub(LO) & !s) & HI;
         if found != 0 {
-            return Some(at + (found.trailing_zeros() / 8) as usize);
+            let bit = found.trailing_zeros() & !7;
+            return Some((at + (bit / 8) as usize, (w >> bit) as u8));
         }
         at += 8;
     }
-    chunks
-        .remainder()
+    let rest = chunks.remainder();
+    let i = rest
         .iter()
-        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
-        .map(|i| at + i)
+        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)?;
+    Some((at + i, rest[i]))
 }
 
 #[cfg(test)]
@@ -265,10 +321,19 @@ mod tests {
                 if at + 1 < hay.len() {
                     hay[at + 1] = 0x80;
                 }
-                assert_eq!(find_special(&hay), Some(at), "{special} at {at}");
+                assert_eq!(find_special(&hay), Some((at, special)), "{special} at {at}");
             }
         }
         assert_eq!(find_special(&base), None);
+        // Every byte value, at every position of a word, after every other byte value.
+        let special = |c: u8| c == b'"' || c == b'\\' || c < 0x20;
+        for x in 0..=255u8 {
+            for before in 0..=255u8 {
+                let hay = [b'a', b'a', b'a', b'a', before, x, b'a', b'a', b'a'];
+                let want = hay.iter().position(|&c| special(c)).map(|i| (i, hay[i]));
+                assert_eq!(find_special(&hay), want, "{before:#x} {x:#x}");
+            }
+        }
         assert_eq!(find_special(b"\x20\x7f\xff\x21\x5b\x5d"), None);
     }
 
@@ -286,6 +351,28 @@ mod tests {
         ] {
             assert_eq!(Scanner::new(bad).string(), Err(INVALID), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn keys_come_with_their_head_word() {
+        for key in [
+            &b""[..],
+            b"a",
+            b"status",
+            b"1234567",
+            b"12345678",
+            b"upstream_addr",
+        ] {
+            let line = [&b"\""[..], key, b"\":1}"].concat();
+            let mut s = Scanner::new(&line);
+            assert_eq!(s.key().unwrap(), (key, head_word(key)));
+            // At the very end of a line the word is built byte by byte.
+            let line = [&b"\""[..], key, b"\""].concat();
+            let mut s = Scanner::new(&line);
+            assert_eq!(s.key().unwrap(), (key, head_word(key)));
+        }
+        assert_eq!(head_word(b"ab"), u64::from_le_bytes(*b"ab\0\0\0\0\0\0"));
+        assert_eq!(head_word(b"abcdefghi"), u64::from_le_bytes(*b"abcdefgh"));
     }
 
     #[test]
