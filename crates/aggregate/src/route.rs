@@ -28,9 +28,55 @@ pub fn template_pieces(path: &[u8], mut f: impl FnMut(&[u8])) {
         first = false;
         match classify(seg) {
             Some(placeholder) => f(placeholder),
-            None => f(seg),
+            None => tokens(seg, &mut f),
         }
     }
+}
+
+/// A segment that is not variable as a whole may still hold a variable token between `.`,
+/// `-` or `_`: `1816245.png` → `{id}.png`, `app.3f9c2e1b.js` → `app.{hash}.js`.
+fn tokens(seg: &[u8], f: &mut impl FnMut(&[u8])) {
+    let has_digit = seg.iter().any(u8::is_ascii_digit);
+    if !has_digit || !seg.iter().any(|&b| matches!(b, b'.' | b'-' | b'_')) {
+        f(seg);
+        return;
+    }
+    let mut start = 0;
+    for (i, &b) in seg
+        .iter()
+        .enumerate()
+        .chain(std::iter::once((seg.len(), &b'.')))
+    {
+        if i < seg.len() && !matches!(b, b'.' | b'-' | b'_') {
+            continue;
+        }
+        let tok = &seg[start..i];
+        match token_class(tok) {
+            Some(p) => f(p),
+            None => f(tok),
+        }
+        if i < seg.len() {
+            f(&seg[i..=i]);
+        }
+        start = i + 1;
+    }
+}
+
+fn token_class(tok: &[u8]) -> Option<&'static [u8]> {
+    let digits = tok.iter().filter(|b| b.is_ascii_digit()).count();
+    if digits == 0 {
+        return None;
+    }
+    if digits == tok.len() && tok.len() >= 3 {
+        return Some(b"{id}");
+    }
+    let hex = tok.iter().all(u8::is_ascii_hexdigit);
+    if (hex && tok.len() >= 8)
+        || (tok.len() >= 16 && digits >= 3 && tok.iter().all(u8::is_ascii_alphanumeric))
+    {
+        return Some(b"{hash}");
+    }
+    None
 }
 
 const DIGIT: u8 = 1;
@@ -71,14 +117,14 @@ fn classify(seg: &[u8]) -> Option<&'static [u8]> {
     for &b in seg {
         bits |= CLASS[b as usize];
     }
-    if bits & (DIGIT | AT) == 0 {
+    if bits & DIGIT == 0 && bits & AT == 0 {
         return None;
     }
     let len = seg.len();
     if bits == DIGIT {
         return Some(b"{id}");
     }
-    if bits & AT != 0 {
+    if bits & AT != 0 || memchr::memmem::find(seg, b"%40").is_some() {
         return (len > 2).then_some(b"{email}".as_slice());
     }
     if len == 36 && is_uuid(seg) {
@@ -89,6 +135,15 @@ fn classify(seg: &[u8]) -> Option<&'static [u8]> {
     }
     if bits & (ALPHA | HEX) != 0 && ends_with_long_number(seg) {
         return Some(b"{slug}");
+    }
+    // Signed tokens (JWTs and the like): long, base64url with dots, digits inside.
+    if len >= 40
+        && seg
+            .iter()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'_'))
+        && seg.iter().filter(|b| b.is_ascii_digit()).count() >= 3
+    {
+        return Some(b"{hash}");
     }
     // Long random-looking tokens (base64url, signed ids): letters and digits mixed.
     if len >= 20 && bits & OTHER == 0 && count_token_punct(seg) <= 1 {
@@ -115,7 +170,7 @@ fn is_uuid(seg: &[u8]) -> bool {
 /// `winter-boots-565927`, `item_123456`: a readable slug carrying an id of 4+ digits.
 fn ends_with_long_number(seg: &[u8]) -> bool {
     let tail = seg.iter().rev().take_while(|b| b.is_ascii_digit()).count();
-    tail >= 4 && tail < seg.len() && matches!(seg[seg.len() - tail - 1], b'-' | b'_')
+    tail >= 2 && tail < seg.len() && matches!(seg[seg.len() - tail - 1], b'-' | b'_')
 }
 
 #[cfg(test)]
@@ -138,7 +193,7 @@ mod tests {
         );
         assert_eq!(
             t("/static/5d41402abc4b2a76b9719d911017c592.css"),
-            "/static/5d41402abc4b2a76b9719d911017c592.css"
+            "/static/{hash}.css"
         );
         assert_eq!(t("/blobs/5d41402abc4b2a76b9719d911017c592"), "/blobs/{hex}");
         assert_eq!(
@@ -147,6 +202,15 @@ mod tests {
         );
         assert_eq!(t("/products/winter-boots-565927"), "/products/{slug}");
         assert_eq!(t("/t/eyJhbGciOiJIUzI1NiJ9aGVsbG8xMjM0NTY"), "/t/{hash}");
+        assert_eq!(t("/img/avatars/1816245.png"), "/img/avatars/{id}.png");
+        assert_eq!(t("/assets/app.3f9c2e1b.js"), "/assets/app.{hash}.js");
+        assert_eq!(t("/assets/chunk-62dea936.js"), "/assets/chunk-{hash}.js");
+        assert_eq!(t("/products/air-fryer-144"), "/products/{slug}");
+        assert_eq!(t("/users/jane.doe%40example.com"), "/users/{email}");
+        assert_eq!(
+            t("/v/eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U"),
+            "/v/{hash}"
+        );
     }
 
     #[test]
@@ -159,6 +223,9 @@ mod tests {
         assert_eq!(t("/v2/"), "/v2/");
         assert_eq!(t("/cafe"), "/cafe");
         assert_eq!(t("/deadbeef"), "/deadbeef");
+        assert_eq!(t("/static/v2/app.js"), "/static/v2/app.js");
+        assert_eq!(t("/utf-8/page"), "/utf-8/page");
+        assert_eq!(t("/docs/phone-case/webhooks"), "/docs/phone-case/webhooks");
     }
 }
 

@@ -27,10 +27,10 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            routes: 4000,
-            hosts: 500,
-            upstreams: 1000,
-            series: 20_000,
+            routes: 50_000,
+            hosts: 2_000,
+            upstreams: 5_000,
+            series: 50_000,
             sample_bytes: 1024,
             samples_per_chunk: 64,
         }
@@ -312,6 +312,7 @@ impl Shard {
             let k = self.out.new_series.last_mut().expect("just pushed");
             k.route = crate::interner::OTHER.into();
             k.host = crate::interner::OTHER.into();
+            k.upstream = crate::interner::OTHER.into();
             self.series_overflow = Some(id);
         } else {
             self.series.insert((host, route, up), id);

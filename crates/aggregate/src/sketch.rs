@@ -7,10 +7,16 @@ const SUB: usize = 1 << SUB_BITS;
 const MAX_BITS: u32 = 40;
 const BUCKETS: usize = (MAX_BITS - SUB_BITS + 1) as usize * SUB;
 
+/// Values kept exactly before a sketch switches to buckets: most routes see few requests,
+/// and a few hundred bytes each keeps thousands of them cheap.
+const EXACT: usize = 32;
+
 /// Quantiles of durations in microseconds. Adding is a few instructions and never allocates
-/// after the first value; two sketches merge exactly.
+/// once the buckets exist; two sketches merge exactly. The first [`EXACT`] values are kept
+/// as they are (exact quantiles, little memory).
 #[derive(Clone, Default)]
 pub struct LatencySketch {
+    small: Vec<u64>,
     counts: Option<Box<[u32; BUCKETS]>>,
     total: u64,
 }
@@ -48,10 +54,20 @@ fn value_of(idx: usize) -> f64 {
 
 impl LatencySketch {
     pub fn add(&mut self, us: u64) {
-        let counts = self.counts.get_or_insert_with(|| Box::new([0; BUCKETS]));
-        let c = &mut counts[index(us)];
-        *c = c.saturating_add(1);
         self.total += 1;
+        match &mut self.counts {
+            Some(counts) => bump(counts, us),
+            None if self.small.len() < EXACT => self.small.push(us),
+            None => {
+                let mut counts = Box::new([0u32; BUCKETS]);
+                for v in self.small.drain(..) {
+                    bump(&mut counts, v);
+                }
+                self.small.shrink_to_fit();
+                bump(&mut counts, us);
+                self.counts = Some(counts);
+            }
+        }
     }
 
     pub fn count(&self) -> u64 {
@@ -59,21 +75,37 @@ impl LatencySketch {
     }
 
     pub fn merge(&mut self, other: &LatencySketch) {
+        for &v in &other.small {
+            self.add(v);
+        }
         let Some(theirs) = &other.counts else { return };
-        let mine = self.counts.get_or_insert_with(|| Box::new([0; BUCKETS]));
+        if self.counts.is_none() {
+            let mut counts = Box::new([0u32; BUCKETS]);
+            for v in self.small.drain(..) {
+                bump(&mut counts, v);
+            }
+            self.counts = Some(counts);
+        }
+        let mine = self.counts.as_mut().expect("just made");
         for (a, b) in mine.iter_mut().zip(theirs.iter()) {
             *a = a.saturating_add(*b);
         }
-        self.total += other.total;
+        self.total += other.total - other.small.len() as u64;
     }
 
     /// The `q` quantile (0..=1) in microseconds, `None` when empty.
     pub fn quantile_us(&self, q: f64) -> Option<f64> {
-        let counts = self.counts.as_ref()?;
         if self.total == 0 {
             return None;
         }
         let rank = ((q.clamp(0.0, 1.0) * self.total as f64).ceil() as u64).max(1);
+        let Some(counts) = self.counts.as_ref() else {
+            // Answered as the buckets would, so a quantile does not depend on whether a
+            // merge happened to switch to buckets.
+            let mut v = self.small.clone();
+            v.sort_unstable();
+            return v.get(rank as usize - 1).map(|&x| value_of(index(x)));
+        };
         let mut seen = 0u64;
         for (i, &c) in counts.iter().enumerate() {
             seen += c as u64;
@@ -88,6 +120,11 @@ impl LatencySketch {
     pub fn quantile_ms(&self, q: f64) -> Option<f64> {
         self.quantile_us(q).map(|us| (us / 100.0).round() / 10.0)
     }
+}
+
+fn bump(counts: &mut [u32; BUCKETS], us: u64) {
+    let c = &mut counts[index(us)];
+    *c = c.saturating_add(1);
 }
 
 #[cfg(test)]
@@ -131,12 +168,56 @@ mod tests {
     }
 
     #[test]
+    fn merges_of_exact_and_bucketed_sketches_agree() {
+        for (na, nb) in [(10u64, 10u64), (10, 100), (100, 10), (100, 100), (0, 50)] {
+            let (mut a, mut b, mut all) = (
+                LatencySketch::default(),
+                LatencySketch::default(),
+                LatencySketch::default(),
+            );
+            for v in 0..na {
+                a.add(v * 1000 + 7);
+            }
+            for v in 0..nb {
+                b.add(v * 3000 + 11);
+            }
+            for v in 0..na {
+                all.add(v * 1000 + 7);
+            }
+            for v in 0..nb {
+                all.add(v * 3000 + 11);
+            }
+            a.merge(&b);
+            assert_eq!(a.count(), na + nb);
+            if na + nb > 32 {
+                for q in [0.1, 0.5, 0.9, 0.99] {
+                    let (x, y) = (a.quantile_us(q).unwrap(), all.quantile_us(q).unwrap());
+                    assert!(
+                        (x - y).abs() <= y * 0.07 + 1.0,
+                        "{na}+{nb} q={q}: {x} vs {y}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
     fn empty_has_no_quantiles_and_small_values_are_exact() {
         let mut s = LatencySketch::default();
         assert_eq!(s.quantile_ms(0.5), None);
         s.add(3);
         assert_eq!(s.quantile_us(0.5), Some(3.0));
+        s.add(1_000_000);
+        assert!((s.quantile_us(1.0).unwrap() - 1e6).abs() < 1e6 * 0.035);
         s.add(u64::MAX);
         assert!(s.quantile_us(1.0).unwrap() > 1e12);
+        for v in 0..100 {
+            s.add(v);
+        }
+        assert!(
+            s.quantile_us(1.0).unwrap() > 1e12,
+            "the buckets keep what the exact values held"
+        );
+        assert_eq!(s.count(), 103);
     }
 }

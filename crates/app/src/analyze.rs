@@ -128,7 +128,26 @@ pub fn analyze(args: &AnalyzeArgs, plan: &Plan, user: &[AccessParser]) -> Result
             status: EXIT_UNUSABLE,
         });
     }
-    let sources: Vec<String> = specs.iter().map(|s| s.display.clone()).collect();
+    if let Some(out) = &args.out {
+        let out_real = std::fs::canonicalize(out).ok();
+        if specs.iter().any(|s| {
+            s.path.as_ref().and_then(|p| std::fs::canonicalize(p).ok()) == out_real
+                && out_real.is_some()
+        }) {
+            return Err(Fatal {
+                message: format!(
+                    "-o {}: that is one of the inputs; refusing to overwrite it",
+                    out.display()
+                ),
+                status: EXIT_UNUSABLE,
+            });
+        }
+    }
+    // Names as shown in reports: a file name can hold control characters too.
+    let sources: Vec<String> = specs
+        .iter()
+        .map(|s| report::clean_text(s.display.as_bytes()))
+        .collect();
     let mut slots: Vec<Slot> = specs
         .into_iter()
         .map(|spec| match inputs::open(spec, user) {
@@ -197,6 +216,9 @@ pub fn analyze(args: &AnalyzeArgs, plan: &Plan, user: &[AccessParser]) -> Result
         callback,
     );
     if let Some(pb) = progress {
+        if let Some(len) = pb.length() {
+            pb.set_position(len);
+        }
         pb.finish_and_clear();
     }
     let outcome = engine.finish();
@@ -462,8 +484,7 @@ fn no_usable_input(slots: &[Slot], sources: &[String]) -> Fatal {
                 Kind::Error => "an nginx error log (it needs an access log beside it)".into(),
                 _ if o.detection.sampled == 0 => "empty".into(),
                 _ => format!(
-                    "not a known access-log format ({} of its first {} lines matched none)",
-                    o.detection.sampled - o.detection.matched.min(o.detection.sampled),
+                    "none of its first {} lines is in a known access-log format",
                     o.detection.sampled
                 ),
             },

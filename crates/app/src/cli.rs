@@ -68,7 +68,7 @@ pub struct AnalyzeArgs {
 
     /// Time zone for log lines that carry none (nginx error logs): an IANA name
     /// (Europe/Berlin), UTC, or an offset (+0200). Default: the offset of the access log.
-    #[arg(long, value_name = "ZONE")]
+    #[arg(long, value_name = "ZONE", allow_hyphen_values = true)]
     pub tz: Option<String>,
 
     /// Report format.

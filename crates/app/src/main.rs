@@ -6,6 +6,8 @@ use clap::Parser;
 use faultline::{analyze, cli};
 
 fn main() -> ExitCode {
+    // Rotated logs come in hundreds: allow as many open files as the hard limit permits.
+    let _ = rlimit::increase_nofile_limit(u64::MAX);
     let cli = cli::Cli::parse();
     match cli.command {
         cli::Command::Analyze(args) => match analyze::run(&args) {

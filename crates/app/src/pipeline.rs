@@ -104,9 +104,11 @@ impl Worker {
             let result = if line.len() > MAX_LINE {
                 Err("line longer than 64 KiB")
             } else {
-                parser
-                    .parse(line, &mut rec, &mut self.cache)
-                    .map_err(|e| e.reason)
+                match parser.parse(line, &mut rec, &mut self.cache) {
+                    Ok(()) if !(100..=599).contains(&rec.status) => Err("status outside 100-599"),
+                    Ok(()) if rec.time.is_none() => Err("no timestamp"),
+                    other => other.map_err(|e| e.reason),
+                }
             };
             match result {
                 Ok(()) => {

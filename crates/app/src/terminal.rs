@@ -181,23 +181,26 @@ fn timeline(o: &mut String, r: &Report, st: &Style) {
     }
     let errs: Vec<u64> = b.iter().map(|x| x.errors_5xx).collect();
     let max = errs.iter().max().copied().unwrap_or(0);
-    let _ = writeln!(
-        o,
-        "\n{} {}",
-        st.bold("5xx over time"),
-        st.dim(&format!(
-            "({} s per bucket, peak {max})",
-            r.timeline.bucket_secs
-        ))
-    );
-    let _ = writeln!(o, "  {}", st.red(&sparkline(&errs, 72)));
-    let _ = writeln!(
-        o,
-        "  {}{:>width$}",
-        short_time(&b[0].start),
-        short_time(&b[b.len() - 1].start),
-        width = 72usize.min(b.len()).saturating_sub(8)
-    );
+    let per = format!("({} s per bucket, peak {max})", r.timeline.bucket_secs);
+    let _ = writeln!(o, "\n{} {}", st.bold("5xx over time"), st.dim(&per));
+    let line = sparkline(&errs, 72);
+    let width = line.chars().count();
+    let _ = writeln!(o, "  {}", st.red(&line));
+    let (a, z) = (&b[0].start, &b[b.len() - 1].start);
+    // Dates only when the log spans more than one day.
+    let label = |t: &str| {
+        if a.get(..10) == z.get(..10) {
+            short_time(t).to_string()
+        } else {
+            t.get(5..16).unwrap_or(t).replace('T', " ")
+        }
+    };
+    let (first, last) = (label(a), label(z));
+    if width > first.len() + last.len() {
+        let _ = writeln!(o, "  {first}{last:>pad$}", pad = width - first.len());
+    } else {
+        let _ = writeln!(o, "  {first} → {last}");
+    }
 }
 
 fn incidents(o: &mut String, r: &Report, st: &Style) {
