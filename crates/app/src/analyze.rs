@@ -170,7 +170,16 @@ pub fn analyze(args: &AnalyzeArgs, plan: &Plan, user: &[AccessParser]) -> Result
         Slot::Failed(_) => (true, 0, i),
     });
 
-    let mut engine = Engine::new(Config::default(), slots.len());
+    // Each access log promises nothing older than its first line; other inputs promise nothing.
+    let floors: Vec<i64> = slots
+        .iter()
+        .enumerate()
+        .map(|(i, slot)| match slot {
+            Slot::Opened(o) if access.contains(&i) => o.first_secs.unwrap_or(i64::MIN),
+            _ => i64::MAX,
+        })
+        .collect();
+    let mut engine = Engine::new(Config::default(), floors);
     let mut feeds = Vec::new();
     let mut total_bytes = 0u64;
     let mut all_plain = true;
@@ -255,8 +264,27 @@ pub fn analyze(args: &AnalyzeArgs, plan: &Plan, user: &[AccessParser]) -> Result
         ));
     }
 
-    let first = stats.iter().filter_map(|s| s.first).min_by_key(|t| t.secs);
-    let last = stats.iter().filter_map(|s| s.last).max_by_key(|t| t.secs);
+    // The window: accepted access-log times, widened by error-log times.
+    let mut first = outcome.window.map(|w| w.0);
+    let mut last = outcome.window.map(|w| w.1);
+    for (i, st) in stats.iter().enumerate() {
+        if access.contains(&i) {
+            continue;
+        }
+        if let Some(f) = st.first.filter(|f| first.is_none_or(|x| f.secs < x.secs)) {
+            first = Some(f);
+        }
+        if let Some(l) = st.last.filter(|l| last.is_none_or(|x| l.secs > x.secs)) {
+            last = Some(l);
+        }
+    }
+    if outcome.outliers.requests > 0 {
+        assumptions.push(format!(
+            "{} requests carry times more than an hour ahead of the lines around them{}: they are counted in the totals but left out of the timeline, the window and incident detection",
+            outcome.outliers.requests,
+            outcome.outliers.first.map_or(String::new(), |f| format!(" (first at {}:{})", sources[f.input as usize], f.line))
+        ));
+    }
     let share = Config::default().scope_share;
     let mut findings: Vec<report::Finding> = outcome
         .degraded

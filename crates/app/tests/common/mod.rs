@@ -114,7 +114,7 @@ pub fn log(mut reqs: Vec<Req>) -> Vec<String> {
 /// Runs `lines` through the engine, `chunk_lines` lines per chunk.
 pub fn run(lines: &[String], chunk_lines: usize, format: &str) -> Outcome {
     let parser = Arc::new(AccessParser::preset(format).expect("preset"));
-    let mut engine = Engine::new(Config::default(), 1);
+    let mut engine = Engine::new(Config::default(), vec![i64::MIN]);
     let mut worker = Worker::new(0, Limits::default(), Default::default());
     for (seq, chunk) in lines.chunks(chunk_lines.max(1)).enumerate() {
         let mut buf = chunk.join("\n").into_bytes();
@@ -124,6 +124,7 @@ pub fn run(lines: &[String], chunk_lines: usize, format: &str) -> Outcome {
             seq: seq as u64,
             buf,
             parser: parser.clone(),
+            floor: i64::MIN,
         };
         let done = worker.process(job);
         engine.apply(done);
