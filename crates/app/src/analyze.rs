@@ -245,7 +245,7 @@ pub fn analyze(args: &AnalyzeArgs, plan: &Plan, user: &[AccessParser]) -> Result
             (_, Some(d)) => access_report(&sources[i], d, &stats[i]),
             (Slot::Opened(o), None) => {
                 let o = *o;
-                let (rep, assumption) = other_report(o, zone, access_offset, &mut stats[i]);
+                let (rep, assumption) = other_report(o, zone, &outcome.offsets, &mut stats[i]);
                 if let Some(a) = assumption {
                     if !assumptions.contains(&a) {
                         assumptions.push(a);
@@ -305,7 +305,7 @@ pub fn analyze(args: &AnalyzeArgs, plan: &Plan, user: &[AccessParser]) -> Result
         incidents: outcome
             .incidents
             .iter()
-            .map(|inc| report::incident_report(inc, share, access_offset, &sources))
+            .map(|inc| report::incident_report(inc, share, &sources))
             .collect(),
         findings,
         error_groups: Vec::new(),
@@ -389,13 +389,13 @@ fn failed_report(path: &str, error: String) -> InputReport {
 fn other_report(
     mut o: Opened,
     zone: Option<&Zone>,
-    access_offset: i32,
+    offsets: &[(i64, i32)],
     st: &mut InputStats,
 ) -> (InputReport, Option<String>) {
     let is_error = o.detection.kind == Kind::Error;
     let mut buf = std::mem::take(&mut o.head);
     o.reader.set_capacity(pipeline::CHUNK_BYTES);
-    let mut used_offset = None;
+    let mut used: Vec<i32> = Vec::new();
     loop {
         for raw in buf.split(|&b| b == b'\n') {
             let line = inputs::trim_eol(raw);
@@ -411,8 +411,13 @@ fn other_report(
             match parse_nginx_error(line) {
                 Some(e) if line.len() <= pipeline::MAX_LINE => {
                     st.parsed += 1;
-                    let offset = zone.map_or(access_offset, |z| z.offset_at(e.local_secs));
-                    used_offset.get_or_insert(offset);
+                    let offset = zone.map_or_else(
+                        || crate::engine::offset_near(offsets, e.local_secs),
+                        |z| z.offset_at(e.local_secs),
+                    );
+                    if !used.contains(&offset) {
+                        used.push(offset);
+                    }
                     let t = EventTime {
                         secs: e.local_secs - offset as i64,
                         offset,
@@ -443,16 +448,17 @@ fn other_report(
             }
         }
     }
-    let assumption = (is_error && used_offset.is_some()).then(|| match zone {
+    let used: Vec<String> = used.into_iter().map(format_offset).collect();
+    let assumption = (is_error && !used.is_empty()).then(|| match zone {
         Some(z) => format!(
             "{} has no time zone: read in {} (--tz)",
             o.spec.display,
             z.describe()
         ),
         None => format!(
-            "{} has no time zone: read as {}, the offset of the access log",
+            "{} has no time zone: read as {}, the offset of the access-log lines nearest in time",
             o.spec.display,
-            format_offset(access_offset)
+            used.join(" and ")
         ),
     });
     let rep = InputReport {

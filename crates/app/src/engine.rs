@@ -86,6 +86,8 @@ pub struct Engine {
     window: Option<(EventTime, EventTime)>,
     suspects: Vec<Queued>,
     outliers: Outliers,
+    /// (second, offset) where the access logs' UTC offset changed (DST), in time order.
+    offsets: Vec<(i64, i32)>,
 }
 
 /// What the engine found once every input was read.
@@ -98,6 +100,8 @@ pub struct Outcome {
     /// First and last accepted event times.
     pub window: Option<(EventTime, EventTime)>,
     pub outliers: Outliers,
+    /// Where the access logs' UTC offset changed: (second, offset), in time order.
+    pub offsets: Vec<(i64, i32)>,
 }
 
 impl Engine {
@@ -117,6 +121,7 @@ impl Engine {
             window: None,
             suspects: Vec::new(),
             outliers: Outliers::default(),
+            offsets: Vec::new(),
         }
     }
 
@@ -149,7 +154,6 @@ impl Engine {
             }
         }
         st.widen(stats.first, stats.last);
-        let offset = stats.first.map_or(0, |t| t.offset);
 
         if self.local.len() <= worker {
             self.local.resize_with(worker + 1, Vec::new);
@@ -196,7 +200,7 @@ impl Engine {
             }
             self.queues[input as usize].push_back(Queued {
                 sec: run.sec,
-                offset,
+                offset: run.offset,
                 cells,
                 events,
             });
@@ -253,6 +257,9 @@ impl Engine {
     }
 
     fn feed(&mut self, run: Queued) {
+        if self.offsets.last().is_none_or(|&(_, o)| o != run.offset) {
+            self.offsets.push((run.sec, run.offset));
+        }
         self.newest = Some(self.newest.map_or(run.sec, |n| n.max(run.sec)));
         let t = EventTime {
             secs: run.sec,
@@ -292,6 +299,19 @@ impl Engine {
             inputs: self.inputs,
             window: self.window,
             outliers: self.outliers,
+            offsets: self.offsets,
         }
     }
+}
+
+/// The access logs' offset in force at the naive local time `local` (for lines without an
+/// offset, such as nginx error logs): the offset of the access-log lines nearest in time.
+pub fn offset_near(offsets: &[(i64, i32)], local: i64) -> i32 {
+    let mut current = offsets.first().map_or(0, |&(_, o)| o);
+    for &(sec, o) in offsets {
+        if local - o as i64 >= sec {
+            current = o;
+        }
+    }
+    current
 }

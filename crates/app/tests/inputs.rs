@@ -125,3 +125,34 @@ fn a_real_gap_in_the_log_is_not_mistaken_for_a_clock_jump() {
     );
     assert!(r.assumptions.iter().all(|a| !a.contains("ahead")));
 }
+
+#[test]
+fn times_keep_the_offset_their_lines_were_written_with() {
+    // A summer-time change at T0 + 300: lines before are +01:00, after +02:00.
+    let (mut api, _) = two_vhosts();
+    for r in &mut api {
+        r.offset = if r.t < T0 + 300 { 3600 } else { 7200 };
+    }
+    for t in T0 + 600..T0 + 640 {
+        let mut r = Req::ok(t, API, "/api/orders/1", "10.0.0.1:80")
+            .status(502, "502")
+            .took("0.000");
+        r.offset = 7200;
+        api.push(r);
+    }
+    let access = write(&log(api));
+    // The error log has no offset: 08:11:40 local at +02:00 is 06:11:40 UTC.
+    let error = write(&["2024/03/12 10:11:40 [error] 7#7: *9 connect() failed (111: Connection refused) while connecting to upstream, client: 203.0.113.7, server: api.example.com, request: \"GET /api/orders/1 HTTP/1.1\", upstream: \"http://10.0.0.1:80/api/orders/1\", host: \"api.example.com\"".to_string()]);
+    let r = report(&[&access, &error]);
+    let starts: Vec<&str> = r.incidents.iter().map(|i| i.start.as_str()).collect();
+    assert_eq!(
+        starts,
+        vec!["2024-03-12T09:03:20+01:00", "2024-03-12T10:10:00+02:00"]
+    );
+    assert!(
+        r.assumptions.iter().any(|a| a.contains("read as +02:00")),
+        "{:?}",
+        r.assumptions
+    );
+    assert_eq!(r.window.start.as_deref(), Some("2024-03-12T09:00:00+01:00"));
+}
