@@ -67,6 +67,8 @@ pub struct ErrEvent {
     pub up_status: u16,
     pub attempts: u8,
     pub flags: u8,
+    /// UTC offset the line was written with, in seconds.
+    pub offset: i32,
     /// `$request_time` in µs, `u64::MAX` when not logged.
     pub req_us: u64,
     /// The attempt's `$upstream_response_time` in µs, `u64::MAX` when not logged.
@@ -81,6 +83,8 @@ pub struct ErrEvent {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Run {
     pub sec: i64,
+    /// The UTC offset of the run's first line.
+    pub offset: i32,
     pub cells_end: u32,
     pub events_end: u32,
 }
@@ -230,7 +234,7 @@ impl Shard {
         }
         let status = rec.status;
         let is_5xx = (500..600).contains(&status);
-        self.count_cell(sec, series, is_5xx);
+        self.count_cell(sec, rec.time.map_or(0, |t| t.offset), series, is_5xx);
         let run = self.out.runs.last_mut().expect("a run is open");
         run.events_end = self.out.events.len() as u32;
         if is_5xx {
@@ -320,12 +324,13 @@ impl Shard {
         id
     }
 
-    fn count_cell(&mut self, sec: i64, series: u32, is_5xx: bool) {
+    fn count_cell(&mut self, sec: i64, offset: i32, series: u32, is_5xx: bool) {
         if sec != self.cur_sec {
             self.cur_sec = sec;
             self.run_gen = self.run_gen.wrapping_add(1);
             self.out.runs.push(Run {
                 sec,
+                offset,
                 cells_end: 0,
                 events_end: 0,
             });
@@ -380,6 +385,7 @@ impl Shard {
             series,
             line,
             status: rec.status,
+            offset: rec.time.map_or(0, |t| t.offset),
             up_status: status_of(last_value(rec.upstream_status)),
             attempts,
             flags,
@@ -416,6 +422,7 @@ impl Shard {
             series,
             line,
             status: rec.status,
+            offset: rec.time.map_or(0, |t| t.offset),
             up_status: failed,
             attempts: upstream::count(rec.upstream_status).min(255) as u8,
             flags: FLAG_FAILED_OVER,

@@ -170,7 +170,16 @@ pub fn analyze(args: &AnalyzeArgs, plan: &Plan, user: &[AccessParser]) -> Result
         Slot::Failed(_) => (true, 0, i),
     });
 
-    let mut engine = Engine::new(Config::default(), slots.len());
+    // Each access log promises nothing older than its first line; other inputs promise nothing.
+    let floors: Vec<i64> = slots
+        .iter()
+        .enumerate()
+        .map(|(i, slot)| match slot {
+            Slot::Opened(o) if access.contains(&i) => o.first_secs.unwrap_or(i64::MIN),
+            _ => i64::MAX,
+        })
+        .collect();
+    let mut engine = Engine::new(Config::default(), floors);
     let mut feeds = Vec::new();
     let mut total_bytes = 0u64;
     let mut all_plain = true;
@@ -236,7 +245,7 @@ pub fn analyze(args: &AnalyzeArgs, plan: &Plan, user: &[AccessParser]) -> Result
             (_, Some(d)) => access_report(&sources[i], d, &stats[i]),
             (Slot::Opened(o), None) => {
                 let o = *o;
-                let (rep, assumption) = other_report(o, zone, access_offset, &mut stats[i]);
+                let (rep, assumption) = other_report(o, zone, &outcome.offsets, &mut stats[i]);
                 if let Some(a) = assumption {
                     if !assumptions.contains(&a) {
                         assumptions.push(a);
@@ -255,8 +264,27 @@ pub fn analyze(args: &AnalyzeArgs, plan: &Plan, user: &[AccessParser]) -> Result
         ));
     }
 
-    let first = stats.iter().filter_map(|s| s.first).min_by_key(|t| t.secs);
-    let last = stats.iter().filter_map(|s| s.last).max_by_key(|t| t.secs);
+    // The window: accepted access-log times, widened by error-log times.
+    let mut first = outcome.window.map(|w| w.0);
+    let mut last = outcome.window.map(|w| w.1);
+    for (i, st) in stats.iter().enumerate() {
+        if access.contains(&i) {
+            continue;
+        }
+        if let Some(f) = st.first.filter(|f| first.is_none_or(|x| f.secs < x.secs)) {
+            first = Some(f);
+        }
+        if let Some(l) = st.last.filter(|l| last.is_none_or(|x| l.secs > x.secs)) {
+            last = Some(l);
+        }
+    }
+    if outcome.outliers.requests > 0 {
+        assumptions.push(format!(
+            "{} requests carry times more than an hour ahead of the lines around them{}: they are counted in the totals but left out of the timeline, the window and incident detection",
+            outcome.outliers.requests,
+            outcome.outliers.first.map_or(String::new(), |f| format!(" (first at {}:{})", sources[f.input as usize], f.line))
+        ));
+    }
     let share = Config::default().scope_share;
     let mut findings: Vec<report::Finding> = outcome
         .degraded
@@ -277,7 +305,7 @@ pub fn analyze(args: &AnalyzeArgs, plan: &Plan, user: &[AccessParser]) -> Result
         incidents: outcome
             .incidents
             .iter()
-            .map(|inc| report::incident_report(inc, share, access_offset, &sources))
+            .map(|inc| report::incident_report(inc, share, &sources))
             .collect(),
         findings,
         error_groups: Vec::new(),
@@ -361,13 +389,13 @@ fn failed_report(path: &str, error: String) -> InputReport {
 fn other_report(
     mut o: Opened,
     zone: Option<&Zone>,
-    access_offset: i32,
+    offsets: &[(i64, i32)],
     st: &mut InputStats,
 ) -> (InputReport, Option<String>) {
     let is_error = o.detection.kind == Kind::Error;
     let mut buf = std::mem::take(&mut o.head);
     o.reader.set_capacity(pipeline::CHUNK_BYTES);
-    let mut used_offset = None;
+    let mut used: Vec<i32> = Vec::new();
     loop {
         for raw in buf.split(|&b| b == b'\n') {
             let line = inputs::trim_eol(raw);
@@ -383,8 +411,13 @@ fn other_report(
             match parse_nginx_error(line) {
                 Some(e) if line.len() <= pipeline::MAX_LINE => {
                     st.parsed += 1;
-                    let offset = zone.map_or(access_offset, |z| z.offset_at(e.local_secs));
-                    used_offset.get_or_insert(offset);
+                    let offset = zone.map_or_else(
+                        || crate::engine::offset_near(offsets, e.local_secs),
+                        |z| z.offset_at(e.local_secs),
+                    );
+                    if !used.contains(&offset) {
+                        used.push(offset);
+                    }
                     let t = EventTime {
                         secs: e.local_secs - offset as i64,
                         offset,
@@ -415,16 +448,17 @@ fn other_report(
             }
         }
     }
-    let assumption = (is_error && used_offset.is_some()).then(|| match zone {
+    let used: Vec<String> = used.into_iter().map(format_offset).collect();
+    let assumption = (is_error && !used.is_empty()).then(|| match zone {
         Some(z) => format!(
             "{} has no time zone: read in {} (--tz)",
             o.spec.display,
             z.describe()
         ),
         None => format!(
-            "{} has no time zone: read as {}, the offset of the access log",
+            "{} has no time zone: read as {}, the offset of the access-log lines nearest in time",
             o.spec.display,
-            format_offset(access_offset)
+            used.join(" and ")
         ),
     });
     let rep = InputReport {

@@ -1,5 +1,14 @@
-//! The ordered stage: applies each parsed chunk, in input order, to the detector, the
-//! timeline and the per-input counts.
+//! The ordered stage. Chunks arrive in the order the reader sent them; their per-second runs
+//! are queued per input and handed to the detector merged in event time, so access logs that
+//! cover the same period (one per vhost, one per server) are read as one history. Each input
+//! promises a *floor*: the earliest time its next chunk can hold; a run is released once no
+//! other input can still deliver something older.
+//!
+//! A run far ahead of everything read so far (a clock jump on one line, a corrupt timestamp)
+//! waits until later lines confirm the jump; if none do, its lines stay counted in the totals
+//! but out of the timeline, the window and detection, and the report says so.
+
+use std::collections::VecDeque;
 
 use faultline_aggregate::{Cell, LineRef, SeriesKey, Timeline};
 use faultline_detect::{Config, Degraded, Detector, Event, Incident};
@@ -8,6 +17,13 @@ use faultline_model::{EventTime, FLAG_FAILED_OVER};
 use rustc_hash::FxHashMap;
 
 use crate::pipeline::{Done, Malformed, MALFORMED_SAMPLES};
+
+/// A run this far ahead of the newest accepted one waits for confirmation.
+pub const JUMP_SECS: i64 = 3600;
+/// Runs that may wait for confirmation; beyond that the jump is taken as real.
+const MAX_SUSPECTS: usize = 100_000;
+/// Seconds from the new time that confirm a jump.
+const CONFIRM_RUNS: usize = 3;
 
 /// Counts of one input.
 #[derive(Debug, Default, Clone)]
@@ -38,6 +54,22 @@ impl InputStats {
     }
 }
 
+/// One second of one input, with global series ids and rebased lines.
+#[derive(Debug)]
+struct Queued {
+    sec: i64,
+    offset: i32,
+    cells: Vec<Cell>,
+    events: Vec<Event>,
+}
+
+/// Lines whose time ran far ahead of their neighbours.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Outliers {
+    pub requests: u64,
+    pub first: Option<LineRef>,
+}
+
 /// The engine's state between chunks.
 #[derive(Debug)]
 pub struct Engine {
@@ -46,6 +78,16 @@ pub struct Engine {
     pub inputs: Vec<InputStats>,
     global: FxHashMap<SeriesKey, u32>,
     local: Vec<Vec<u32>>,
+    queues: Vec<VecDeque<Queued>>,
+    /// Per input: no run older than this can still come (i64::MAX once it has ended).
+    floors: Vec<i64>,
+    /// Newest accepted second, and the window of accepted seconds (with their offsets).
+    newest: Option<i64>,
+    window: Option<(EventTime, EventTime)>,
+    suspects: Vec<Queued>,
+    outliers: Outliers,
+    /// (second, offset) where the access logs' UTC offset changed (DST), in time order.
+    offsets: Vec<(i64, i32)>,
 }
 
 /// What the engine found once every input was read.
@@ -55,16 +97,31 @@ pub struct Outcome {
     pub degraded: Vec<Degraded>,
     pub timeline: Timeline,
     pub inputs: Vec<InputStats>,
+    /// First and last accepted event times.
+    pub window: Option<(EventTime, EventTime)>,
+    pub outliers: Outliers,
+    /// Where the access logs' UTC offset changed: (second, offset), in time order.
+    pub offsets: Vec<(i64, i32)>,
 }
 
 impl Engine {
-    pub fn new(cfg: Config, inputs: usize) -> Self {
+    /// `floors[i]` is the first event time of access input `i` (i64::MAX for inputs that are
+    /// not access logs or have ended, i64::MIN when unknown).
+    pub fn new(cfg: Config, floors: Vec<i64>) -> Self {
+        let n = floors.len();
         Engine {
             detector: Detector::new(cfg, AccessClassifier),
             timeline: Timeline::default(),
-            inputs: vec![InputStats::default(); inputs],
+            inputs: vec![InputStats::default(); n],
             global: FxHashMap::default(),
             local: Vec::new(),
+            queues: (0..n).map(|_| VecDeque::new()).collect(),
+            floors,
+            newest: None,
+            window: None,
+            suspects: Vec::new(),
+            outliers: Outliers::default(),
+            offsets: Vec::new(),
         }
     }
 
@@ -80,6 +137,7 @@ impl Engine {
             buf,
             out,
             stats,
+            floor,
             ..
         } = done;
         let st = &mut self.inputs[input as usize];
@@ -111,26 +169,20 @@ impl Engine {
         let map = &self.local[worker];
         let mut samples = out.samples.into_iter().peekable();
         let (mut c0, mut e0) = (0usize, 0usize);
-        let mut cells: Vec<Cell> = Vec::new();
         for run in &out.runs {
             let (c1, e1) = (run.cells_end as usize, run.events_end as usize);
-            cells.clear();
-            for c in &out.cells[c0..c1] {
-                cells.push(Cell {
+            let cells: Vec<Cell> = out.cells[c0..c1]
+                .iter()
+                .map(|c| Cell {
                     series: map[c.series as usize],
                     ..*c
-                });
-                self.timeline
-                    .add_requests(c.sec, c.requests as u64, c.errors as u64);
-            }
+                })
+                .collect();
             let mut events = Vec::with_capacity(e1 - e0);
             for (i, ev) in out.events[e0..e1].iter().enumerate() {
                 let mut ev = *ev;
                 ev.series = map[ev.series as usize];
                 ev.line += base;
-                if ev.flags & FLAG_FAILED_OVER == 0 {
-                    self.timeline.add_code(ev.sec, ev.status);
-                }
                 let idx = (e0 + i) as u32;
                 let sample = match samples.peek() {
                     Some((j, _)) if *j == idx => samples.next().map(|(_, t)| t),
@@ -146,19 +198,120 @@ impl Engine {
                     sample,
                 });
             }
-            self.detector.push_run(run.sec, &cells, events);
+            self.queues[input as usize].push_back(Queued {
+                sec: run.sec,
+                offset: run.offset,
+                cells,
+                events,
+            });
             (c0, e0) = (c1, e1);
         }
+        self.floors[input as usize] = floor;
+        self.drain(false);
         buf
     }
 
-    pub fn finish(self) -> Outcome {
+    /// Releases queued runs in time order while no input can still send an older one
+    /// (`all`: every input has ended).
+    fn drain(&mut self, all: bool) {
+        loop {
+            let head = self
+                .queues
+                .iter()
+                .enumerate()
+                .filter_map(|(i, q)| q.front().map(|r| (r.sec, i)))
+                .min();
+            let Some((sec, i)) = head else { return };
+            if !all {
+                let blocked = self
+                    .queues
+                    .iter()
+                    .zip(&self.floors)
+                    .enumerate()
+                    .any(|(j, (q, &floor))| j != i && q.is_empty() && floor < sec);
+                if blocked {
+                    return;
+                }
+            }
+            let run = self.queues[i].pop_front().expect("a head was found");
+            self.accept(run);
+        }
+    }
+
+    /// Guards against a far jump ahead, then feeds the timeline and the detector.
+    fn accept(&mut self, run: Queued) {
+        let ahead = self.newest.is_some_and(|n| run.sec > n + JUMP_SECS);
+        if !ahead {
+            self.feed(run);
+            return;
+        }
+        self.suspects.push(run);
+        // Seconds that keep coming from the new time confirm the jump (a gap in the log).
+        if self.suspects.len() >= CONFIRM_RUNS || self.suspects.len() >= MAX_SUSPECTS {
+            let mut suspects = std::mem::take(&mut self.suspects);
+            suspects.sort_by_key(|s| s.sec);
+            for s in suspects {
+                self.feed(s);
+            }
+        }
+    }
+
+    fn feed(&mut self, run: Queued) {
+        if self.offsets.last().is_none_or(|&(_, o)| o != run.offset) {
+            self.offsets.push((run.sec, run.offset));
+        }
+        self.newest = Some(self.newest.map_or(run.sec, |n| n.max(run.sec)));
+        let t = EventTime {
+            secs: run.sec,
+            offset: run.offset,
+        };
+        self.window = Some(match self.window {
+            None => (t, t),
+            Some((a, z)) => (
+                if t.secs < a.secs { t } else { a },
+                if t.secs > z.secs { t } else { z },
+            ),
+        });
+        for c in &run.cells {
+            self.timeline
+                .add_requests(c.sec, c.requests as u64, c.errors as u64);
+        }
+        for e in &run.events {
+            if e.ev.flags & FLAG_FAILED_OVER == 0 {
+                self.timeline.add_code(e.ev.sec, e.ev.status);
+            }
+        }
+        self.detector.push_run(run.sec, &run.cells, run.events);
+    }
+
+    pub fn finish(mut self) -> Outcome {
+        self.drain(true);
+        for s in std::mem::take(&mut self.suspects) {
+            self.outliers.requests += s.cells.iter().map(|c| c.requests as u64).sum::<u64>();
+            let first = s.events.first().map(|e| e.at);
+            self.outliers.first = self.outliers.first.or(first);
+        }
         let (incidents, degraded) = self.detector.finish();
         Outcome {
             incidents,
             degraded,
             timeline: self.timeline,
             inputs: self.inputs,
+            window: self.window,
+            outliers: self.outliers,
+            offsets: self.offsets,
         }
     }
+}
+
+/// The access logs' offset in force at the naive local time `local` (for lines without an
+/// offset, such as nginx error logs): the offset of the access-log lines nearest in time.
+pub fn offset_near(offsets: &[(i64, i32)], local: i64) -> i32 {
+    let mut current = offsets.first().map_or(0, |&(_, o)| o);
+    for &(sec, o) in offsets {
+        if local - o as i64 >= sec {
+            current = o;
+        }
+    }
+    current
 }

@@ -52,6 +52,8 @@ pub struct Job {
     pub seq: u64,
     pub buf: Vec<u8>,
     pub parser: Arc<AccessParser>,
+    /// The earliest time the input's next chunk can hold (i64::MAX after its last chunk).
+    pub floor: i64,
 }
 
 /// A parsed chunk.
@@ -63,6 +65,7 @@ pub struct Done {
     pub buf: Vec<u8>,
     pub out: ChunkOut,
     pub stats: ChunkStats,
+    pub floor: i64,
 }
 
 /// One worker's state: its shard and its timestamp cache.
@@ -149,6 +152,7 @@ impl Worker {
             buf: job.buf,
             out: self.shard.take_chunk(),
             stats,
+            floor: job.floor,
         }
     }
 }
@@ -160,6 +164,53 @@ pub struct Feed {
     pub reader: ChunkReader,
     pub head: Vec<u8>,
     pub parser: Arc<AccessParser>,
+}
+
+/// A feed being read: the chunk read ahead and the time of its first line.
+struct Source {
+    feed: Feed,
+    ahead: Option<(Vec<u8>, Option<i64>)>,
+    cache: TimeCache,
+    first_chunk: bool,
+}
+
+impl Source {
+    /// Reads the next chunk ahead (the sniffed head first).
+    fn read_ahead(&mut self, free: &crossbeam_channel::Receiver<Vec<u8>>) -> Result<(), String> {
+        let buf = if self.first_chunk {
+            self.first_chunk = false;
+            self.feed.reader.set_capacity(CHUNK_BYTES);
+            std::mem::take(&mut self.feed.head)
+        } else {
+            let mut buf = free.try_recv().unwrap_or_default();
+            match self.feed.reader.next_chunk(&mut buf) {
+                Ok(true) => buf,
+                Ok(false) => {
+                    self.ahead = None;
+                    return Ok(());
+                }
+                Err(e) => {
+                    self.ahead = None;
+                    return Err(format!("read error: {e}"));
+                }
+            }
+        };
+        if buf.is_empty() {
+            return self.read_ahead(free);
+        }
+        let first = first_time(&self.feed.parser, &buf, &mut self.cache);
+        self.ahead = Some((buf, first));
+        Ok(())
+    }
+}
+
+/// The time of the first line of a chunk that has one (within its first 64 lines).
+fn first_time(parser: &AccessParser, buf: &[u8], cache: &mut TimeCache) -> Option<i64> {
+    let mut rec = Record::default();
+    buf.split(|&b| b == b'\n').take(64).find_map(|l| {
+        parser.parse(trim_eol(l), &mut rec, cache).ok()?;
+        rec.time.map(|t| t.secs)
+    })
 }
 
 /// Progress callback: bytes read so far.
@@ -219,6 +270,8 @@ pub fn run(
     })
 }
 
+/// Reads every feed, always sending next the chunk that starts earliest, so inputs that cover
+/// the same period arrive interleaved in time.
 fn read_all(
     feeds: Vec<Feed>,
     jobs: crossbeam_channel::Sender<Job>,
@@ -226,43 +279,57 @@ fn read_all(
     errors: crossbeam_channel::Sender<(u32, String)>,
     progress: Option<Progress>,
 ) {
+    let mut sources: Vec<Source> = feeds
+        .into_iter()
+        .map(|feed| Source {
+            feed,
+            ahead: None,
+            cache: TimeCache::default(),
+            first_chunk: true,
+        })
+        .collect();
+    for s in &mut sources {
+        if let Err(e) = s.read_ahead(&free) {
+            let _ = errors.send((s.feed.input, e));
+        }
+    }
     let mut seq = 0u64;
+    let mut before: Vec<u64> = sources.iter().map(|s| s.feed.reader.bytes_read()).collect();
     let mut total = 0u64;
-    for mut feed in feeds {
-        let send = |buf: Vec<u8>, seq: &mut u64| {
-            let job = Job {
-                input: feed.input,
-                seq: *seq,
-                buf,
-                parser: feed.parser.clone(),
-            };
-            *seq += 1;
-            jobs.send(job).is_ok()
+    loop {
+        // A chunk without any timestamp goes first: it cannot be placed in time anyway.
+        let pick = sources
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.ahead.as_ref().map(|(_, t)| (t.unwrap_or(i64::MIN), i)))
+            .min();
+        let Some((_, i)) = pick else { break };
+        let s = &mut sources[i];
+        let (buf, _) = s.ahead.take().expect("picked a source with a chunk");
+        if let Err(e) = s.read_ahead(&free) {
+            let _ = errors.send((s.feed.input, e));
+        }
+        let floor = match &s.ahead {
+            Some((_, Some(t))) => *t,
+            Some((_, None)) => i64::MIN,
+            None => i64::MAX,
         };
-        if !send(std::mem::take(&mut feed.head), &mut seq) {
+        let job = Job {
+            input: s.feed.input,
+            seq,
+            buf,
+            parser: s.feed.parser.clone(),
+            floor,
+        };
+        seq += 1;
+        if jobs.send(job).is_err() {
             return;
         }
-        feed.reader.set_capacity(CHUNK_BYTES);
-        let mut before = feed.reader.bytes_read();
-        loop {
-            let mut buf = free.try_recv().unwrap_or_default();
-            match feed.reader.next_chunk(&mut buf) {
-                Ok(true) => {
-                    if !send(buf, &mut seq) {
-                        return;
-                    }
-                }
-                Ok(false) => break,
-                Err(e) => {
-                    let _ = errors.send((feed.input, format!("read error: {e}")));
-                    break;
-                }
-            }
-            if let Some(p) = &progress {
-                total += feed.reader.bytes_read() - before;
-                before = feed.reader.bytes_read();
-                p(total);
-            }
+        if let Some(p) = &progress {
+            let now = s.feed.reader.bytes_read();
+            total += now - before[i];
+            before[i] = now;
+            p(total);
         }
     }
 }

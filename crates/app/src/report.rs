@@ -331,12 +331,7 @@ pub fn evidence_of(d: &Diagnosis, sources: &[String]) -> Vec<EvidenceReport> {
         .collect()
 }
 
-pub fn incident_report(
-    inc: &Incident,
-    share: f64,
-    offset: i32,
-    sources: &[String],
-) -> IncidentReport {
+pub fn incident_report(inc: &Incident, share: f64, sources: &[String]) -> IncidentReport {
     let scope = scope_of(inc, share);
     let names = Names {
         upstreams: scope.upstreams.join(", "),
@@ -349,8 +344,8 @@ pub fn incident_report(
     IncidentReport {
         id,
         state: if inc.open { "open" } else { "resolved" },
-        start: format_rfc3339(inc.start, offset),
-        end: format_rfc3339(inc.end, offset),
+        start: format_rfc3339(inc.start, inc.start_offset),
+        end: format_rfc3339(inc.end, inc.end_offset),
         // The scope's requests over the incident, whichever upstream answered them.
         requests: inc.context_requests.max(inc.requests),
         errors: inc.errors,

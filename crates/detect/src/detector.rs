@@ -454,8 +454,14 @@ impl<C: Classify> Detector<C> {
 
 fn add_to_incident(inc: &mut Incident, e: &Event) {
     inc.errors += 1;
-    inc.start = inc.start.min(e.ev.sec);
-    inc.end = inc.end.max(e.ev.sec);
+    if e.ev.sec < inc.start {
+        inc.start = e.ev.sec;
+        inc.start_offset = e.ev.offset;
+    }
+    if e.ev.sec >= inc.end {
+        inc.end = e.ev.sec;
+        inc.end_offset = e.ev.offset;
+    }
     inc.last_activity = inc.last_activity.max(e.ev.sec);
     *inc.status.entry(e.ev.status).or_default() += 1;
     inc.tells.add(&e.ev, e.at);

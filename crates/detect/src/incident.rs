@@ -26,6 +26,9 @@ pub struct Incident {
     /// Event time (UTC seconds) of the first and last 5xx line.
     pub start: i64,
     pub end: i64,
+    /// The UTC offsets the first and last 5xx lines were written with.
+    pub start_offset: i32,
+    pub end_offset: i32,
     /// Still open at the end of the input (it may grow).
     pub open: bool,
     pub requests: u64,
@@ -51,6 +54,8 @@ impl Incident {
         Incident {
             start: i64::MAX,
             end: i64::MIN,
+            start_offset: 0,
+            end_offset: 0,
             open: true,
             requests: 0,
             context_requests: 0,
@@ -78,8 +83,14 @@ impl Incident {
 
     /// Takes in everything of another incident of the same cause and scope.
     pub(crate) fn absorb(&mut self, other: Incident) {
-        self.start = self.start.min(other.start);
-        self.end = self.end.max(other.end);
+        if other.start < self.start {
+            self.start = other.start;
+            self.start_offset = other.start_offset;
+        }
+        if other.end > self.end {
+            self.end = other.end;
+            self.end_offset = other.end_offset;
+        }
         self.requests += other.requests;
         self.context_requests += other.context_requests;
         self.errors += other.errors;

@@ -19,7 +19,7 @@
 //! let mut tells = Tells::default();
 //! for line in 1..=5 {
 //!     let ev = ErrEvent { sec: 0, series: 0, line, status: 502, up_status: 502, attempts: 1,
-//!         flags: 0, req_us: 0, up_us: 0, connect_us: u64::MAX };
+//!         flags: 0, offset: 0, req_us: 0, up_us: 0, connect_us: u64::MAX };
 //!     tells.add(&ev, LineRef { sec: 0, input: 0, line });
 //! }
 //! assert_eq!(classify(&Facts { tells: &tells, requests: 50 }).0, Cause::UpstreamDown);

@@ -27,6 +27,8 @@ pub struct Req {
     pub up_status: String,
     pub up_time: String,
     pub req_time: String,
+    /// UTC offset the line is written with, in seconds.
+    pub offset: i32,
 }
 
 impl Req {
@@ -41,6 +43,7 @@ impl Req {
             up_status: "200".into(),
             up_time: "0.020".into(),
             req_time: "0.021".into(),
+            offset: 0,
         }
     }
 
@@ -65,13 +68,21 @@ impl Req {
     }
 
     pub fn line(&self) -> String {
-        let (y, mo, d) = civil_from_days(self.t.div_euclid(86_400));
-        let sod = self.t.rem_euclid(86_400);
+        let local = self.t + self.offset as i64;
+        let (y, mo, d) = civil_from_days(local.div_euclid(86_400));
+        let sod = local.rem_euclid(86_400);
+        let off = self.offset.unsigned_abs();
+        let zone = format!(
+            "{}{:02}{:02}",
+            if self.offset < 0 { '-' } else { '+' },
+            off / 3600,
+            off / 60 % 60
+        );
         const MONTHS: [&str; 12] = [
             "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
         ];
         format!(
-            "203.0.113.7 - - [{d:02}/{}/{y}:{:02}:{:02}:{:02} +0000] \"GET {} HTTP/1.1\" {} 120 \"-\" \"test/1.0\" {} {} {} {} \"{}\"",
+            "203.0.113.7 - - [{d:02}/{}/{y}:{:02}:{:02}:{:02} {zone}] \"GET {} HTTP/1.1\" {} 120 \"-\" \"test/1.0\" {} {} {} {} \"{}\"",
             MONTHS[mo as usize - 1],
             sod / 3600,
             sod / 60 % 60,
@@ -114,7 +125,7 @@ pub fn log(mut reqs: Vec<Req>) -> Vec<String> {
 /// Runs `lines` through the engine, `chunk_lines` lines per chunk.
 pub fn run(lines: &[String], chunk_lines: usize, format: &str) -> Outcome {
     let parser = Arc::new(AccessParser::preset(format).expect("preset"));
-    let mut engine = Engine::new(Config::default(), 1);
+    let mut engine = Engine::new(Config::default(), vec![i64::MIN]);
     let mut worker = Worker::new(0, Limits::default(), Default::default());
     for (seq, chunk) in lines.chunks(chunk_lines.max(1)).enumerate() {
         let mut buf = chunk.join("\n").into_bytes();
@@ -124,6 +135,7 @@ pub fn run(lines: &[String], chunk_lines: usize, format: &str) -> Outcome {
             seq: seq as u64,
             buf,
             parser: parser.clone(),
+            floor: i64::MIN,
         };
         let done = worker.process(job);
         engine.apply(done);
@@ -137,7 +149,7 @@ pub fn incidents(lines: &[String], chunk_lines: usize) -> Vec<IncidentReport> {
     outcome
         .incidents
         .iter()
-        .map(|i| incident_report(i, 0.1, 0, &["access.log".to_string()]))
+        .map(|i| incident_report(i, 0.1, &["access.log".to_string()]))
         .collect()
 }
 
