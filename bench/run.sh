@@ -87,6 +87,23 @@ for n in $SIZES; do
         row "gzip -dc (.gz)" "$n" "$bytes" "$(median_of gzip -dc "$gz")" >>"$OUT/results.md"
         row "faultline analyze (.gz)" "$n" "$bytes" "$(median_of "$FL" analyze --output json "$gz")" >>"$OUT/results.md"
     fi
+    if [ "$n" = "$(echo "$SIZES" | awk '{print $1}')" ]; then
+        # The same requests as Apache LogFormat and as nginx escape=json lines.
+        [ -s "$log.apache" ] || python3 bench/convert.py "$log"
+        apache_format='%h %l %u %t "%r" %>s %b "%{Referer}i" "%{User-Agent}i" %D "%{BALANCER_WORKER_NAME}e" "%{Host}i"'
+        for kind in apache json; do
+            f=$log.$kind
+            fbytes=$(stat -c %s "$f")
+            warm "$f"
+            if [ "$kind" = apache ]; then
+                row "faultline analyze (Apache LogFormat, $((fbytes / 1000000)) MB)" "$n" "$fbytes" \
+                    "$(median_of "$FL" analyze --output json --log-format "$apache_format" "$f")" >>"$OUT/results.md"
+            else
+                row "faultline analyze (JSON lines, $((fbytes / 1000000)) MB)" "$n" "$fbytes" \
+                    "$(median_of "$FL" analyze --output json "$f")" >>"$OUT/results.md"
+            fi
+        done
+    fi
     if [ "$GOACCESS" = 1 ] && [ "$n" -le "$GOACCESS_MAX" ] && command -v goaccess >/dev/null; then
         warm "$log"
         RUNS_SAVED=$RUNS RUNS=1
