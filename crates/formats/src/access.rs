@@ -89,8 +89,13 @@ impl AccessParser {
             .map(|c| from_plan("custom", Dialect::Apache, c.plan, c.upstream, c.timing))
     }
 
-    /// A reader of JSON lines with the given mapping (its name is "json" for the default
-    /// mapping, else "custom").
+    /// A reader of JSON lines (one object per line) with the given mapping; its name is
+    /// "json" for the default mapping, else "custom".
+    ///
+    /// Values are borrowed from the line: a string without its quotes and with its escapes
+    /// as written (`curl/8 \"x\"`, `\u00e9`), a number as written. `null`, `true`, `false`
+    /// and objects or arrays where a value is expected count as missing; a line without a
+    /// status or a time is an error, and so is one that is not well-formed JSON.
     pub fn json(mapping: &JsonMapping) -> Result<AccessParser, FormatError> {
         let name = if *mapping == JsonMapping::default() {
             "json"
@@ -178,7 +183,6 @@ impl AccessParser {
 
     /// Parses one line (without its trailing `\n` / `\r\n`) into `rec`, which is cleared first.
     /// Never panics, whatever the bytes.
-    #[inline]
     pub fn parse<'a>(
         &self,
         line: &'a [u8],

@@ -159,3 +159,41 @@ fn random_bytes_and_random_splices() {
     let lines: Vec<&[u8]> = ACCESS.to_vec();
     let _ = detect(&lines, &all);
 }
+
+/// Format strings and mapping specs come from the command line: compiling any of them returns
+/// Ok or Err, never panics.
+#[test]
+fn format_compilers_never_panic() {
+    let formats = [
+        PROXY,
+        r#"LogFormat "%v:%p %h %{c}a %400,501{User-agent}i %!200a %<s %>s %{%d/%b/%Y:%H:%M:%S %z}t %{end:msec}t %^ti %U%q \"%r\" %%" proxy"#,
+        r#"$time_iso8601 ${host} "$request" $status $upstream_addr [$time_local]"#,
+        "status=resp.code,time=ts:ms,path=req.path,request_time=a.b.c.d:us,host=-",
+    ];
+    let probes = [
+        b'%', b'$', b'{', b'}', b'"', b'\\', b'.', b':', b',', b'=', b' ', b'^',
+    ];
+    let compile = |f: &str| {
+        let _ = AccessParser::nginx(f);
+        let _ = AccessParser::apache(f);
+        let _ = AccessParser::guess(f);
+        let _ = AccessParser::preset(f);
+        if let Ok(m) = JsonMapping::parse_spec(f) {
+            let _ = AccessParser::json(&m);
+        }
+    };
+    for f in formats {
+        for end in 0..=f.len() {
+            compile(&f[..end]);
+        }
+        let mut bytes = f.as_bytes().to_vec();
+        for i in 0..bytes.len() {
+            let orig = bytes[i];
+            for probe in probes {
+                bytes[i] = probe;
+                compile(std::str::from_utf8(&bytes).unwrap());
+            }
+            bytes[i] = orig;
+        }
+    }
+}

@@ -152,7 +152,8 @@ impl JsonParser {
         self.mapped & (1 << field as u32) != 0
     }
 
-    #[inline]
+    // Out of line: inlined into `AccessParser::parse`, it would slow the text dialects' loop.
+    #[inline(never)]
     pub(crate) fn parse<'a>(
         &self,
         line: &'a [u8],
