@@ -6,7 +6,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use faultline_aggregate::Limits;
 use faultline_detect::Config;
-use faultline_formats::{parse_nginx_error, AccessParser, Kind};
+use faultline_formats::{parse_apache_error, parse_nginx_error, AccessParser, JsonMapping, Kind};
 use faultline_model::{format_rfc3339, EventTime};
 
 use crate::cli::{AnalyzeArgs, FailOn, Output};
@@ -29,33 +29,47 @@ pub struct Fatal {
     pub status: u8,
 }
 
-/// Compiles the `--log-format` strings (presets by name, else a format of `dialect`).
-pub fn user_formats(formats: &[String], dialect: Option<&str>) -> Result<Vec<AccessParser>, Fatal> {
-    formats
-        .iter()
-        .map(|s| {
-            let trimmed = s.trim();
-            let parsed = if AccessParser::presets().contains(&trimmed) {
-                AccessParser::preset(trimmed)
-            } else {
-                match dialect {
-                    None | Some("nginx") => AccessParser::nginx(trimmed),
-                    Some(other) => {
-                        return Err(Fatal {
-                            message: format!(
-                                "--format {other}: not supported for --log-format strings"
-                            ),
-                            status: EXIT_UNUSABLE,
-                        })
-                    }
+/// Compiles the `--log-format` strings: presets by name, else a format of `dialect` (nginx
+/// `log_format`, Apache `LogFormat`), inferred from the string when no dialect is given;
+/// plus a JSON parser when a JSON field mapping was given.
+pub fn user_formats(
+    formats: &[String],
+    dialect: Option<&str>,
+    json_fields: Option<&str>,
+) -> Result<Vec<AccessParser>, Fatal> {
+    let fatal = |what: String| Fatal {
+        message: what,
+        status: EXIT_UNUSABLE,
+    };
+    let mut out = Vec::new();
+    for s in formats {
+        let t = s.trim();
+        let parsed = if AccessParser::presets().contains(&t) {
+            AccessParser::preset(t)
+        } else {
+            match dialect {
+                None => AccessParser::guess(t),
+                Some("nginx") => AccessParser::nginx(t),
+                Some("apache") => AccessParser::apache(t),
+                Some(other) => {
+                    return Err(fatal(format!(
+                        "--format {other}: --log-format strings are nginx or apache formats (JSON lines take --json-fields)"
+                    )))
                 }
-            };
-            parsed.map_err(|e| Fatal {
-                message: format!("--log-format {s:?}: {e}"),
-                status: EXIT_UNUSABLE,
-            })
-        })
-        .collect()
+            }
+        };
+        out.push(parsed.map_err(|e| fatal(format!("--log-format {s:?}: {e}")))?);
+    }
+    if json_fields.is_some() || dialect == Some("json") {
+        let mapping = match json_fields {
+            Some(spec) => {
+                JsonMapping::parse_spec(spec).map_err(|e| fatal(format!("--json-fields: {e}")))?
+            }
+            None => JsonMapping::default(),
+        };
+        out.push(AccessParser::json(&mapping).map_err(|e| fatal(format!("--json-fields: {e}")))?);
+    }
+    Ok(out)
 }
 
 fn now_secs() -> i64 {
@@ -70,7 +84,11 @@ pub fn analyze_args(args: &AnalyzeArgs) -> Result<Report, Fatal> {
         message: format!("invalid options:\n  {}", errors.join("\n  ")),
         status: EXIT_UNUSABLE,
     })?;
-    let user = user_formats(&plan.log_formats, plan.format.as_deref())?;
+    let user = user_formats(
+        &plan.log_formats,
+        plan.format.as_deref(),
+        plan.json_fields.as_deref(),
+    )?;
     analyze(args, &plan, &user)
 }
 
@@ -393,6 +411,7 @@ fn other_report(
     st: &mut InputStats,
 ) -> (InputReport, Option<String>) {
     let is_error = o.detection.kind == Kind::Error;
+    let apache = o.detection.format == "apache";
     let mut buf = std::mem::take(&mut o.head);
     o.reader.set_capacity(pipeline::CHUNK_BYTES);
     let mut used: Vec<i32> = Vec::new();
@@ -408,7 +427,12 @@ fn other_report(
                 st.parsed += 1;
                 continue;
             }
-            match parse_nginx_error(line) {
+            let parsed = if apache {
+                parse_apache_error(line)
+            } else {
+                parse_nginx_error(line)
+            };
+            match parsed {
                 Some(e) if line.len() <= pipeline::MAX_LINE => {
                     st.parsed += 1;
                     let offset = zone.map_or_else(
@@ -429,7 +453,11 @@ fn other_report(
                     if st.samples.len() < pipeline::MALFORMED_SAMPLES {
                         st.samples.push(pipeline::Malformed {
                             line: st.physical,
-                            reason: "not an nginx error-log line",
+                            reason: if apache {
+                                "not an Apache error-log line"
+                            } else {
+                                "not an nginx error-log line"
+                            },
                             text: line[..line.len().min(200)].to_vec(),
                         });
                     }

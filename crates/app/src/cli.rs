@@ -62,9 +62,16 @@ pub struct AnalyzeArgs {
     #[arg(long = "log-format", value_name = "STRING")]
     pub log_format: Vec<String>,
 
-    /// The dialect of the --log-format strings (inferred from them when absent).
+    /// The dialect of the --log-format strings (inferred from them when absent); `json`
+    /// reads JSON lines with the default mapping (nginx escape=json keys and common names).
     #[arg(long, value_enum, value_name = "DIALECT")]
     pub format: Option<Dialect>,
+
+    /// Which JSON key fills which field, for JSON lines: `status=resp.code,time=ts,
+    /// path=req.path,request_time=latency_ms:ms` (nested keys with dots; units s, ms, us,
+    /// ns). Unnamed fields keep the default keys.
+    #[arg(long = "json-fields", value_name = "SPEC")]
+    pub json_fields: Option<String>,
 
     /// Time zone for log lines that carry none (nginx error logs): an IANA name
     /// (Europe/Berlin), UTC, or an offset (+0200). Default: the offset of the access log.

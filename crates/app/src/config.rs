@@ -4,6 +4,7 @@
 //! ```toml
 //! [input]
 //! log_format = ['$remote_addr - $remote_user [$time_local] "$request" $status …']
+//! json_fields = "status=resp.code,time=ts,path=req.path,request_time=latency_ms:ms"
 //! tz = "Europe/Berlin"
 //!
 //! [filters]
@@ -47,6 +48,8 @@ pub struct RawInput {
     pub log_format: Vec<String>,
     pub format: Option<String>,
     pub tz: Option<String>,
+    /// Which JSON key fills which field: `status=resp.code,time=ts,request_time=latency:ms`.
+    pub json_fields: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -84,6 +87,7 @@ pub fn load(path: &Path) -> Result<RawConfig, String> {
 pub struct Plan {
     pub log_formats: Vec<String>,
     pub format: Option<String>,
+    pub json_fields: Option<String>,
     pub zone: Option<Zone>,
     pub options: Options,
     /// What the filters do, for the report's assumptions.
@@ -208,6 +212,7 @@ pub fn plan(args: &AnalyzeArgs, now_secs: i64) -> Result<Plan, Vec<String>> {
         Ok(Plan {
             log_formats,
             format,
+            json_fields: args.json_fields.clone().or(raw.input.json_fields.clone()),
             zone,
             options: Options { filter, patterns },
             notes,

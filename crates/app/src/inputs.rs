@@ -10,6 +10,14 @@ use faultline_ingest::{open_path, ChunkReader, Compression};
 const SNIFF_BYTES: usize = 64 * 1024;
 /// Lines of that start the detection looks at.
 const SNIFF_LINES: usize = 64;
+/// Bytes read at most to find them.
+const SNIFF_MAX: usize = 1024 * 1024;
+
+fn usable_lines(head: &[u8]) -> usize {
+    head.split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty() && l.len() <= crate::pipeline::MAX_LINE)
+        .count()
+}
 
 /// One input named on the command line.
 #[derive(Debug, Clone)]
@@ -94,10 +102,23 @@ pub fn open(spec: Spec, user: &[AccessParser]) -> Result<Opened, Failed> {
     reader
         .next_chunk(&mut head)
         .map_err(|e| fail(&spec, io_message(&e)))?;
+    // A huge first line (or a burst of junk) must not hide the lines that follow it.
+    let mut more = Vec::new();
+    while usable_lines(&head) < SNIFF_LINES && head.len() < SNIFF_MAX {
+        match reader.next_chunk(&mut more) {
+            Ok(true) => head.extend_from_slice(&more),
+            Ok(false) => break,
+            Err(e) => return Err(fail(&spec, io_message(&e))),
+        }
+    }
     if looks_binary(&head) {
         return Err(fail(&spec, "binary data, not a text log".into()));
     }
-    let lines: Vec<&[u8]> = head.split(|&b| b == b'\n').take(SNIFF_LINES).collect();
+    let lines: Vec<&[u8]> = head
+        .split(|&b| b == b'\n')
+        .filter(|l| !l.is_empty() && l.len() <= crate::pipeline::MAX_LINE)
+        .take(SNIFF_LINES)
+        .collect();
     let detection = detect(&lines, user);
     let first_secs = detection
         .access

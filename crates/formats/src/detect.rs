@@ -1,6 +1,6 @@
 //! Which kind and format the first lines of an input are.
 
-use crate::{parse_nginx_error, AccessParser, Record, TimeCache};
+use crate::{parse_apache_error, parse_nginx_error, AccessParser, Record, TimeCache};
 
 /// The kind of log an input holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,7 +39,9 @@ pub struct Detection {
 /// lines that nginx `combined` and Apache `combined` read alike are reported as nginx
 /// `combined`, and user formats win ties with presets of other dialects.
 ///
-/// An access candidate is accepted if it parses at least half the non-empty sampled lines;
+/// An access candidate is accepted if it parses at least half the non-empty sampled lines
+/// (or, when it is a user format or parses a quarter of them, more lines than parse as an
+/// error log);
 /// else the input is an nginx error log if at least half parse as one; else it is
 /// [`Kind::App`] text. An empty sample is App text with `matched` 0. A JSON winner's
 /// [`AccessParser::has_upstream`], [`AccessParser::has_timing`] and
@@ -61,7 +63,8 @@ pub fn detect(lines: &[&[u8]], user: &[AccessParser]) -> Detection {
         .filter(|n| json || *n != "json")
         .filter_map(|n| AccessParser::preset(n).ok());
     let mut best: Option<(Score, AccessParser)> = None;
-    for mut candidate in user.iter().cloned().chain(presets) {
+    let mut best_is_user = false;
+    for (i, mut candidate) in user.iter().cloned().chain(presets).enumerate() {
         if let Some(bits) = candidate.json_fields(&sample) {
             candidate.fit_json(bits);
         }
@@ -77,9 +80,20 @@ pub fn detect(lines: &[&[u8]], user: &[AccessParser]) -> Detection {
         });
         if better {
             best = Some((score, candidate));
+            best_is_user = i < user.len();
         }
     }
-    if let Some((score, parser)) = best.filter(|(s, _)| at_least_half(s.matched, sampled)) {
+    let errors = sample
+        .iter()
+        .filter(|l| parse_nginx_error(l).is_some())
+        .count();
+    // Half the sample decides; a format the user named, or a quarter of the sample with
+    // more matches than error-log lines, is enough when junk leads the file.
+    let accepted = best.filter(|(s, _)| {
+        at_least_half(s.matched, sampled)
+            || (s.matched > 0 && s.matched > errors && (best_is_user || s.matched * 4 >= sampled))
+    });
+    if let Some((score, parser)) = accepted {
         return Detection {
             kind: Kind::Access,
             format: parser.dialect().to_string(),
@@ -88,16 +102,25 @@ pub fn detect(lines: &[&[u8]], user: &[AccessParser]) -> Detection {
             sampled,
         };
     }
-    let errors = sample
-        .iter()
-        .filter(|l| parse_nginx_error(l).is_some())
-        .count();
     if at_least_half(errors, sampled) {
         return Detection {
             kind: Kind::Error,
             format: "nginx".to_string(),
             access: None,
             matched: errors,
+            sampled,
+        };
+    }
+    let apache_errors = sample
+        .iter()
+        .filter(|l| parse_apache_error(l).is_some())
+        .count();
+    if at_least_half(apache_errors, sampled) {
+        return Detection {
+            kind: Kind::Error,
+            format: "apache".to_string(),
+            access: None,
+            matched: apache_errors,
             sampled,
         };
     }

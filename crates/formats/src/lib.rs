@@ -50,6 +50,7 @@
 
 mod access;
 mod apache;
+mod apache_error;
 mod bytes;
 mod detect;
 mod error_log;
@@ -60,6 +61,7 @@ mod plan;
 mod time;
 
 pub use access::AccessParser;
+pub use apache_error::parse_apache_error;
 pub use detect::{detect, Detection, Kind};
 pub use error_log::{parse_nginx_error, ErrorLine};
 pub use escape::unescape;

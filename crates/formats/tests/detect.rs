@@ -81,11 +81,22 @@ fn empty_sample_is_app_text_with_nothing_matched() {
 }
 
 #[test]
-fn fewer_than_half_is_not_enough() {
-    let lines: [&[u8]; 3] = [COMBINED[0], b"hello", b"world"];
+fn a_quarter_of_the_sample_is_enough_when_junk_leads_the_file() {
+    let lines: [&[u8]; 5] = [b"\x16\x03 junk", b"hello", b"world", b"again", COMBINED[0]];
     assert_eq!(detect(&lines, &[]).kind, Kind::App);
+    let lines: [&[u8]; 4] = [b"hello", b"world", b"again", COMBINED[0]];
+    assert_eq!(detect(&lines, &[]).kind, Kind::Access);
     let lines: [&[u8]; 2] = [COMBINED[0], b"hello"];
     assert_eq!(detect(&lines, &[]).kind, Kind::Access);
+}
+
+#[test]
+fn a_format_the_user_named_needs_only_one_line() {
+    let mut lines: Vec<&[u8]> = vec![b"junk"; 9];
+    lines.push(COMBINED[0]);
+    assert_eq!(detect(&lines, &[]).kind, Kind::App);
+    let user = AccessParser::preset("combined").unwrap();
+    assert_eq!(detect(&lines, &[user]).kind, Kind::Access);
 }
 
 #[test]

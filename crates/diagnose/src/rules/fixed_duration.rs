@@ -67,12 +67,28 @@ pub fn rule(f: &Facts<'_>) -> Vec<Support> {
     }
     if let Some(t) = f.tells.status(502) {
         if let Some((p10, p50, p90)) = fixed_duration(t) {
+            // Apache's mod_proxy answers its own timeout with 502 and logs no upstream
+            // status; nginx logs the upstream's 502 when the app server killed the worker.
+            let proxy = t.named_only * 2 >= t.count;
+            let (why, detail) = if proxy {
+                (
+                    format!(
+                        "the proxy's timeout fired (Apache answers a timed-out backend with 502; ProxyTimeout is likely {})",
+                        round_timeout(p50)
+                    ),
+                    format!("the proxy's timeout of about {}", round_timeout(p50)),
+                )
+            } else {
+                (
+                    "the app server's own timeout (e.g. gunicorn --timeout, uWSGI harakiri) killed the worker mid-request".to_string(),
+                    format!("a worker timeout of about {}", round_timeout(p50)),
+                )
+            };
             out.push(Support {
                 cause: Cause::UpstreamTimeout,
                 score: 0.5 + 0.3 * f.share(t.count),
                 reason: format!(
-                    "{} 502s all took about {} (p10 {}, p90 {}): the app server's own timeout \
-                     (e.g. gunicorn --timeout, uWSGI harakiri) killed the worker mid-request",
+                    "{} 502s all took about {} (p10 {}, p90 {}): {why}",
                     t.count,
                     secs(p50),
                     secs(p10),
@@ -83,7 +99,7 @@ pub fn rule(f: &Facts<'_>) -> Vec<Support> {
                     count: t.count,
                     text: format!("request_time≈{}", secs(p50)),
                 }),
-                detail: Some(format!("a worker timeout of about {}", round_timeout(p50))),
+                detail: Some(detail),
             });
         }
     }
