@@ -3,44 +3,48 @@
 //! `/api/users/456/orders` are one route, `/api/users/{id}/orders`.
 
 /// Writes the template of `path` (without its query string) into `out`, replacing its
-/// contents. Runs in one pass over the bytes and never allocates once `out` has grown.
+/// contents. Runs in one pass over the bytes, copies literal stretches whole, and never
+/// allocates once `out` has grown.
 pub fn template_into(path: &[u8], out: &mut Vec<u8>) {
     out.clear();
-    template_pieces(path, |piece| out.extend_from_slice(piece));
-}
-
-/// Calls `f` with the pieces of the template of `path`, in order (segments, placeholders
-/// and the `/` between them): hashing the pieces hashes the template without building it.
-pub fn template_pieces(path: &[u8], mut f: impl FnMut(&[u8])) {
     let path = match memchr::memchr2(b'?', b'#', path) {
         Some(i) => &path[..i],
         None => path,
     };
     if path.is_empty() {
-        f(b"/");
+        out.push(b'/');
         return;
     }
-    let mut first = true;
-    for seg in path.split(|&b| b == b'/') {
-        if !first {
-            f(b"/");
-        }
-        first = false;
+    // `copied`: how much of `path` is already in `out`.
+    let mut copied = 0;
+    let mut start = 0;
+    loop {
+        let end = memchr::memchr(b'/', &path[start..]).map_or(path.len(), |i| start + i);
+        let seg = &path[start..end];
         match classify(seg) {
-            Some(placeholder) => f(placeholder),
-            None => tokens(seg, &mut f),
+            Seg2::Literal => {}
+            Seg2::Var(placeholder) => {
+                out.extend_from_slice(&path[copied..start]);
+                out.extend_from_slice(placeholder);
+                copied = end;
+            }
+            Seg2::Mixed => {
+                out.extend_from_slice(&path[copied..start]);
+                tokens(seg, &mut |piece| out.extend_from_slice(piece));
+                copied = end;
+            }
         }
+        if end == path.len() {
+            break;
+        }
+        start = end + 1;
     }
+    out.extend_from_slice(&path[copied..]);
 }
 
 /// A segment that is not variable as a whole may still hold a variable token between `.`,
 /// `-` or `_`: `1816245.png` → `{id}.png`, `app.3f9c2e1b.js` → `app.{hash}.js`.
 fn tokens(seg: &[u8], f: &mut impl FnMut(&[u8])) {
-    let has_digit = seg.iter().any(u8::is_ascii_digit);
-    if !has_digit || !seg.iter().any(|&b| matches!(b, b'.' | b'-' | b'_')) {
-        f(seg);
-        return;
-    }
     let mut start = 0;
     for (i, &b) in seg
         .iter()
@@ -111,20 +115,37 @@ static CLASS: [u8; 256] = {
     t
 };
 
-/// The placeholder for a variable segment, `None` for a literal one.
-fn classify(seg: &[u8]) -> Option<&'static [u8]> {
+/// What a path segment is.
+enum Seg2 {
+    Literal,
+    /// Variable as a whole: its placeholder.
+    Var(&'static [u8]),
+    /// Digits between separators: some of its tokens may be variable.
+    Mixed,
+}
+
+fn classify(seg: &[u8]) -> Seg2 {
     let mut bits = 0u8;
     for &b in seg {
         bits |= CLASS[b as usize];
     }
-    if bits & DIGIT == 0 && bits & AT == 0 {
-        return None;
+    if bits & (DIGIT | AT) == 0 {
+        return Seg2::Literal;
     }
+    match whole(seg, bits) {
+        Some(p) => Seg2::Var(p),
+        None if bits & DIGIT != 0 && bits & (DASH | OTHER) != 0 => Seg2::Mixed,
+        None => Seg2::Literal,
+    }
+}
+
+/// The placeholder for a segment that is variable as a whole.
+fn whole(seg: &[u8], bits: u8) -> Option<&'static [u8]> {
     let len = seg.len();
     if bits == DIGIT {
         return Some(b"{id}");
     }
-    if bits & AT != 0 || memchr::memmem::find(seg, b"%40").is_some() {
+    if bits & AT != 0 || (bits & OTHER != 0 && memchr::memmem::find(seg, b"%40").is_some()) {
         return (len > 2).then_some(b"{email}".as_slice());
     }
     if len == 36 && is_uuid(seg) {
