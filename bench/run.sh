@@ -48,6 +48,7 @@ median_of() {
 
 warm() {
     local start end
+    cat "$1" >/dev/null
     start=$(date +%s.%N)
     cat "$1" >/dev/null
     end=$(date +%s.%N)
