@@ -7,39 +7,61 @@
 /// allocates once `out` has grown.
 pub fn template_into(path: &[u8], out: &mut Vec<u8>) {
     out.clear();
-    let path = match memchr::memchr2(b'?', b'#', path) {
-        Some(i) => &path[..i],
-        None => path,
-    };
-    if path.is_empty() {
-        out.push(b'/');
-        return;
-    }
-    // `copied`: how much of `path` is already in `out`.
+    // One pass: each byte's class is OR-ed into its segment's bits; a segment is looked at
+    // only when it holds a digit or an `@`, and literal stretches are copied whole.
     let mut copied = 0;
     let mut start = 0;
-    loop {
-        let end = memchr::memchr(b'/', &path[start..]).map_or(path.len(), |i| start + i);
-        let seg = &path[start..end];
-        match classify(seg) {
-            Seg2::Literal => {}
-            Seg2::Var(placeholder) => {
-                out.extend_from_slice(&path[copied..start]);
-                out.extend_from_slice(placeholder);
-                copied = end;
-            }
-            Seg2::Mixed => {
-                out.extend_from_slice(&path[copied..start]);
-                tokens(seg, &mut |piece| out.extend_from_slice(piece));
-                copied = end;
-            }
+    let mut bits = 0u8;
+    let mut end_of_path = path.len();
+    for (i, &b) in path.iter().enumerate() {
+        let c = CLASS[b as usize];
+        if c & (SLASH | QUERY) == 0 {
+            bits |= c;
+            continue;
         }
-        if end == path.len() {
+        template_segment(path, start, i, bits, &mut copied, out);
+        if c & QUERY != 0 {
+            end_of_path = i;
             break;
         }
-        start = end + 1;
+        bits = 0;
+        start = i + 1;
     }
-    out.extend_from_slice(&path[copied..]);
+    if end_of_path == path.len() {
+        template_segment(path, start, path.len(), bits, &mut copied, out);
+    }
+    out.extend_from_slice(&path[copied..end_of_path]);
+    if out.is_empty() {
+        out.push(b'/');
+    }
+}
+
+/// Replaces the segment `path[start..end]` in `out` when it is variable.
+fn template_segment(
+    path: &[u8],
+    start: usize,
+    end: usize,
+    bits: u8,
+    copied: &mut usize,
+    out: &mut Vec<u8>,
+) {
+    if bits & (DIGIT | AT) == 0 {
+        return;
+    }
+    let seg = &path[start..end];
+    match classify_bits(seg, bits) {
+        Seg2::Literal => {}
+        Seg2::Var(placeholder) => {
+            out.extend_from_slice(&path[*copied..start]);
+            out.extend_from_slice(placeholder);
+            *copied = end;
+        }
+        Seg2::Mixed => {
+            out.extend_from_slice(&path[*copied..start]);
+            tokens(seg, &mut |piece| out.extend_from_slice(piece));
+            *copied = end;
+        }
+    }
 }
 
 /// A segment that is not variable as a whole may still hold a variable token between `.`,
@@ -89,6 +111,8 @@ const ALPHA: u8 = 4;
 const AT: u8 = 8;
 const DASH: u8 = 16;
 const OTHER: u8 = 32;
+const SLASH: u8 = 64;
+const QUERY: u8 = 128;
 
 /// The class bits of every byte, so that a segment is classified by OR-ing a table lookup
 /// per byte instead of branching on ranges.
@@ -107,6 +131,10 @@ static CLASS: [u8; 256] = {
             AT
         } else if b == b'-' || b == b'_' {
             DASH
+        } else if b == b'/' {
+            SLASH
+        } else if b == b'?' || b == b'#' {
+            QUERY
         } else {
             OTHER
         };
@@ -124,11 +152,7 @@ enum Seg2 {
     Mixed,
 }
 
-fn classify(seg: &[u8]) -> Seg2 {
-    let mut bits = 0u8;
-    for &b in seg {
-        bits |= CLASS[b as usize];
-    }
+fn classify_bits(seg: &[u8], bits: u8) -> Seg2 {
     if bits & (DIGIT | AT) == 0 {
         return Seg2::Literal;
     }

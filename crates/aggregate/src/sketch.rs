@@ -29,6 +29,7 @@ impl std::fmt::Debug for LatencySketch {
     }
 }
 
+#[inline]
 fn index(us: u64) -> usize {
     let us = us.min((1u64 << MAX_BITS) - 1);
     if us < SUB as u64 {
@@ -53,21 +54,28 @@ fn value_of(idx: usize) -> f64 {
 }
 
 impl LatencySketch {
+    #[inline]
     pub fn add(&mut self, us: u64) {
         self.total += 1;
         match &mut self.counts {
             Some(counts) => bump(counts, us),
-            None if self.small.len() < EXACT => self.small.push(us),
-            None => {
-                let mut counts = Box::new([0u32; BUCKETS]);
-                for v in self.small.drain(..) {
-                    bump(&mut counts, v);
-                }
-                self.small.shrink_to_fit();
-                bump(&mut counts, us);
-                self.counts = Some(counts);
-            }
+            None => self.add_exact(us),
         }
+    }
+
+    #[cold]
+    fn add_exact(&mut self, us: u64) {
+        if self.small.len() < EXACT {
+            self.small.push(us);
+            return;
+        }
+        let mut counts = Box::new([0u32; BUCKETS]);
+        for v in self.small.drain(..) {
+            bump(&mut counts, v);
+        }
+        self.small = Vec::new();
+        bump(&mut counts, us);
+        self.counts = Some(counts);
     }
 
     pub fn count(&self) -> u64 {
@@ -122,6 +130,7 @@ impl LatencySketch {
     }
 }
 
+#[inline]
 fn bump(counts: &mut [u32; BUCKETS], us: u64) {
     let c = &mut counts[index(us)];
     *c = c.saturating_add(1);
