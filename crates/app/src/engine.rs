@@ -281,7 +281,7 @@ impl Engine {
                 self.timeline.add_code(e.ev.sec, e.ev.status);
             }
         }
-        self.detector.push_run(run.sec, &run.cells, run.events);
+        self.detector.push_run(run.sec, run.cells, run.events);
     }
 
     pub fn finish(mut self) -> Outcome {

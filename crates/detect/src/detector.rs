@@ -115,7 +115,7 @@ impl<C: Classify> Detector<C> {
     /// One run of lines of second `sec` (cells and events with global series ids). Seconds
     /// older than the watermark allows are processed first; late data joins the oldest second
     /// still open.
-    pub fn push_run(&mut self, sec: i64, cells: &[Cell], events: Vec<Event>) {
+    pub fn push_run(&mut self, sec: i64, mut cells: Vec<Cell>, events: Vec<Event>) {
         if sec > self.max_seen {
             self.max_seen = sec;
             self.process_until(sec.saturating_sub(self.cfg.lateness_secs) - 1);
@@ -125,9 +125,21 @@ impl<C: Classify> Detector<C> {
         } else {
             sec
         };
-        let p = self.pending.entry(at).or_default();
-        p.cells.extend(cells.iter().map(|c| Cell { sec: at, ..*c }));
-        p.events.extend(events);
+        if at != sec {
+            for c in &mut cells {
+                c.sec = at;
+            }
+        }
+        match self.pending.entry(at) {
+            std::collections::btree_map::Entry::Vacant(v) => {
+                v.insert(Pending { cells, events });
+            }
+            std::collections::btree_map::Entry::Occupied(mut o) => {
+                let p = o.get_mut();
+                p.cells.extend(cells);
+                p.events.extend(events);
+            }
+        }
     }
 
     fn process_until(&mut self, until: i64) {

@@ -25,7 +25,7 @@
 //! impl Classify for Always { fn classify(&self, _: &Tells, _: u64) -> Cause { Cause::Unknown } }
 //! let mut d = Detector::new(Config::default(), Always);
 //! let s = d.add_series(SeriesKey { host: b"h".as_slice().into(), route: b"/".as_slice().into(), upstream: b"".as_slice().into() });
-//! d.push_run(100, &[Cell { sec: 100, series: s, requests: 10, errors: 0 }], vec![]);
+//! d.push_run(100, vec![Cell { sec: 100, series: s, requests: 10, errors: 0 }], vec![]);
 //! let (incidents, _) = d.finish();
 //! assert!(incidents.is_empty());
 //! ```
