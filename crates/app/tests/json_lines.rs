@@ -25,7 +25,7 @@ fn lines(render: impl Fn(i64, bool) -> String) -> String {
     let mut out = String::new();
     for s in 0..600 {
         for k in 0..4 {
-            out.push_str(&render(s, s >= 300 && s < 330 && k == 0));
+            out.push_str(&render(s, (300..330).contains(&s) && k == 0));
             out.push('\n');
         }
     }
