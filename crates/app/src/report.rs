@@ -230,33 +230,45 @@ fn sorted_rows(map: &rustc_hash::FxHashMap<Box<[u8]>, KeyStats>) -> Vec<(&[u8], 
     rows
 }
 
-pub fn top(summary: &Summary) -> Top {
-    let q = |s: &KeyStats, p: f64| s.latency.quantile_ms(p);
-    let routes = sorted_rows(&summary.routes)
-        .into_iter()
-        .take(TOP_ROWS)
-        .map(|(k, s)| RouteRow {
-            route: text(k),
-            requests: s.requests,
-            errors_5xx: s.errors_5xx,
-            p50_ms: q(s, 0.5),
-            p90_ms: q(s, 0.9),
-            p99_ms: q(s, 0.99),
-        })
-        .collect();
-    let upstreams = sorted_rows(&summary.upstreams)
+/// The top keys of a table with their latency percentiles, built by `row`.
+fn latency_rows<R>(
+    map: &rustc_hash::FxHashMap<Box<[u8]>, KeyStats>,
+    row: impl Fn(String, u64, u64, [Option<f64>; 3]) -> R,
+) -> Vec<R> {
+    sorted_rows(map)
         .into_iter()
         .filter(|(k, _)| !k.is_empty())
         .take(TOP_ROWS)
-        .map(|(k, s)| UpstreamRow {
-            upstream: text(k),
-            requests: s.requests,
-            errors_5xx: s.errors_5xx,
-            p50_ms: q(s, 0.5),
-            p90_ms: q(s, 0.9),
-            p99_ms: q(s, 0.99),
+        .map(|(k, s)| {
+            let q = |p| s.latency.quantile_ms(p);
+            row(text(k), s.requests, s.errors_5xx, [q(0.5), q(0.9), q(0.99)])
         })
-        .collect();
+        .collect()
+}
+
+pub fn top(summary: &Summary) -> Top {
+    let routes = latency_rows(
+        &summary.routes,
+        |route, requests, errors_5xx, [p50_ms, p90_ms, p99_ms]| RouteRow {
+            route,
+            requests,
+            errors_5xx,
+            p50_ms,
+            p90_ms,
+            p99_ms,
+        },
+    );
+    let upstreams = latency_rows(
+        &summary.upstreams,
+        |upstream, requests, errors_5xx, [p50_ms, p90_ms, p99_ms]| UpstreamRow {
+            upstream,
+            requests,
+            errors_5xx,
+            p50_ms,
+            p90_ms,
+            p99_ms,
+        },
+    );
     let counts = |m| {
         sorted_rows(m)
             .into_iter()
