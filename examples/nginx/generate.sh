@@ -12,6 +12,7 @@
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+examples="$(cd "$here/.." && pwd)"
 out=""
 quick=()
 for arg in "$@"; do
@@ -34,25 +35,13 @@ if [ ! -x "$NGINX" ]; then
 fi
 PYTHON="${PYTHON:-python3}"
 
-say() { printf '[generate %s] %s\n' "$(date -u +%H:%M:%S)" "$*"; }
-
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/faultline-nginx.XXXXXX")"
 chmod 755 "$tmp"            # nginx workers (user nobody when started as root) read it
 mkdir -p "$tmp/run" "$tmp/logs" "$tmp/www"
 nginx_pid=""
 traffic_pid=""
-
-# Stop one process group (every process here is started as its own session leader).
-stop_group() {
-    local pid="$1" sig="${2:-TERM}" i
-    kill -0 "$pid" 2>/dev/null || return 0
-    kill -"$sig" -- -"$pid" 2>/dev/null || kill -"$sig" "$pid" 2>/dev/null || true
-    for i in $(seq 1 50); do
-        kill -0 "$pid" 2>/dev/null || return 0
-        sleep 0.1
-    done
-    kill -KILL -- -"$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
-}
+# shellcheck source=../backends.sh
+source "$examples/backends.sh"
 
 cleanup() {
     local rc=$?
@@ -65,16 +54,7 @@ cleanup() {
         stop_group "$nginx_pid" QUIT        # graceful: workers finish and log
         wait "$nginx_pid" 2>/dev/null || true
     fi
-    local f
-    for f in "$tmp"/run/*.pid; do
-        [ -e "$f" ] || continue
-        stop_group "$(cat "$f")" TERM
-    done
-    wait 2>/dev/null || true
-    if [ "$rc" -ne 0 ]; then
-        echo "generate.sh: failed (exit $rc); backend logs follow" >&2
-        tail -n 20 "$tmp"/logs/*.log >&2 2>/dev/null || true
-    fi
+    stop_backends "$rc"
     rm -rf "$tmp"
     exit "$rc"
 }
@@ -82,54 +62,7 @@ trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
-# Free loopback ports: one for nginx and one per backend.
-read -r -a ports <<<"$("$PYTHON" - <<'EOF'
-import socket
-socks = []
-for _ in range(8):
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    socks.append(s)
-print(" ".join(str(s.getsockname()[1]) for s in socks))
-EOF
-)"
-PORT=${ports[0]}
-declare -A bport=(
-    [users-1]=${ports[1]} [users-2]=${ports[2]}
-    [shop-1]=${ports[3]} [shop-2]=${ports[4]}
-    [search-1]=${ports[5]} [search-2]=${ports[6]}
-    [carts-1]=${ports[7]}
-)
-declare -A bpool=(
-    [users-1]=users_api [users-2]=users_api [shop-1]=shop_web [shop-2]=shop_web
-    [search-1]=search_api [search-2]=search_api [carts-1]=carts_api
-)
-names=(users-1 users-2 shop-1 shop-2 search-1 search-2 carts-1)
-
-wait_port() {
-    local port="$1" what="$2" i
-    for i in $(seq 1 100); do
-        if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
-        sleep 0.1
-    done
-    echo "generate.sh: $what did not listen on 127.0.0.1:$port" >&2
-    return 1
-}
-
-say "backends: $(for n in "${names[@]}"; do printf '%s=%s ' "$n" "${bport[$n]}"; done)"
-json='{"backends": ['
-sep=""
-for n in "${names[@]}"; do
-    setsid "$PYTHON" "$here/backend.py" --port "${bport[$n]}" --name "$n" \
-        </dev/null >>"$tmp/logs/$n.log" 2>&1 &
-    echo $! >"$tmp/run/$n.pid"
-    disown $!               # stopped through its pid file (traffic.py may replace it)
-    json+="$sep{\"name\": \"$n\", \"pool\": \"${bpool[$n]}\", \"port\": ${bport[$n]},"
-    json+=" \"pidfile\": \"$tmp/run/$n.pid\", \"log\": \"$tmp/logs/$n.log\"}"
-    sep=", "
-done
-echo "$json]}" >"$tmp/run/backends.json"
-for n in "${names[@]}"; do wait_port "${bport[$n]}" "$n"; done
+start_backends
 
 printf 'User-agent: *\nDisallow: /shop/cart\n' >"$tmp/www/robots.txt"
 sed -e "s#@TMP@#$tmp#g" -e "s#@OUT@#$out#g" -e "s#@PORT@#$PORT#g" \
