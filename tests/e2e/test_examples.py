@@ -116,9 +116,7 @@ def test_incident_state_follows_the_closing_rule(report, timeline):
             assert inc["state"] == "open", (quiet, incidents_text(report))
 
 
-# Joining error-log lines to incidents is the work of the diagnose issue; until it lands the
-# access-log diagnosis cites only access-log lines, and this test is expected to fail.
-@pytest.mark.xfail(strict=True, reason="error-log evidence arrives with the diagnose issue")
+# The error-log lines joined to an incident are cited by file and line, with their signature.
 @pytest.mark.parametrize("phase_name, needle", [
     ("A", "connect() failed (111: Connection refused)"),
     ("B", "upstream timed out (110: Connection timed out)"),
@@ -131,6 +129,7 @@ def test_evidence_cites_the_error_log(report, timeline, phase_name, needle):
     assert cited, f"no error.log evidence in {inc['diagnosis']}"
     assert any(needle in lines[ev["line"] - 1] for ev in cited
                if 1 <= ev["line"] <= len(lines)), cited
+    assert all(ev["signature"] for ev in cited), cited
     check_evidence_points_at_lines(report, [ACCESS, ERROR])
 
 

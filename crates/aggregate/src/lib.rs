@@ -39,7 +39,7 @@ mod timeline;
 
 pub use filter::{Filter, Glob, StatusSet};
 pub use interner::{Interner, OTHER};
-pub use route::RoutePatterns;
+pub use route::{route_into, RoutePatterns};
 pub use shard::{Cell, ChunkOut, ErrEvent, Limits, Options, Run, SeriesKey, Shard};
 pub use sketch::LatencySketch;
 pub use summary::{KeyStats, Summary};

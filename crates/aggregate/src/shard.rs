@@ -75,6 +75,10 @@ pub struct ErrEvent {
     pub up_us: u64,
     /// The attempt's `$upstream_connect_time` in µs, `u64::MAX` when not logged.
     pub connect_us: u64,
+    /// `$connection` (nginx's `*N` in the error log), 0 when not logged.
+    pub conn: u64,
+    /// [`faultline_model::join::id_key`] of `$request_id`, 0 when not logged.
+    pub rid: u64,
 }
 
 /// A run of consecutive lines with the same second: its cells are `cells[prev.cells_end..
@@ -392,6 +396,8 @@ impl Shard {
             req_us: us32(rec.request_time_us),
             up_us: us32(parse_last_us(rec.upstream_response_time)),
             connect_us: us32(parse_last_us(rec.upstream_connect_time)),
+            conn: rec.connection.unwrap_or(0),
+            rid: request_key(rec.request_id),
         }
     }
 
@@ -433,6 +439,8 @@ impl Shard {
                     .and_then(upstream::parse_secs_us),
             ),
             connect_us: NONE_US,
+            conn: rec.connection.unwrap_or(0),
+            rid: request_key(rec.request_id),
         };
         self.push_event(ev, raw);
     }
@@ -505,5 +513,14 @@ fn fill(map: &mut FxHashMap<Box<[u8]>, KeyStats>, names: &Interner, stats: Vec<K
                 .or_default()
                 .merge(&st);
         }
+    }
+}
+
+/// The join key of a logged request id (0 when there is none).
+fn request_key(id: &[u8]) -> u64 {
+    if id.is_empty() || id == b"-" {
+        0
+    } else {
+        faultline_model::join::id_key(id)
     }
 }

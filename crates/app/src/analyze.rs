@@ -6,7 +6,17 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use faultline_aggregate::Limits;
 use faultline_detect::Config;
+use faultline_diagnose::{Correlator, LogEvidence};
 use faultline_formats::{parse_apache_error, parse_nginx_error, AccessParser, JsonMapping, Kind};
+
+use crate::logs::{Groups, LogContext, Pending};
+
+/// Seconds an error- or app-log event may lie outside an incident's first and last 5xx line
+/// and still be joined to it by time: proxies log the error when it happens and the access
+/// line when the response ends (Apache stamps it with the time the request arrived).
+const JOIN_TOLERANCE_SECS: i64 = 5;
+/// An error group first seen later than this after the window's start is `new`.
+const NEW_GROUP_SETTLE_SECS: i64 = 60;
 use faultline_model::{format_rfc3339, EventTime};
 
 use crate::cli::{AnalyzeArgs, FailOn, Output};
@@ -257,13 +267,20 @@ pub fn analyze(args: &AnalyzeArgs, plan: &Plan, user: &[AccessParser]) -> Result
         .unwrap_or(0);
     let mut assumptions = plan.notes.clone();
     let mut input_reports = Vec::with_capacity(slots.len());
+    let mut ctx = LogContext {
+        catalog: &plan.catalog,
+        patterns: &plan.options.patterns,
+        correlator: Correlator::new(&outcome.incidents, &outcome.degraded, JOIN_TOLERANCE_SECS),
+        groups: Groups::default(),
+    };
     for (i, slot) in slots.into_iter().enumerate() {
         let det = detections.iter().find(|(j, _)| *j == i).map(|(_, d)| d);
         let rep = match (slot, det) {
             (_, Some(d)) => access_report(&sources[i], d, &stats[i]),
             (Slot::Opened(o), None) => {
                 let o = *o;
-                let (rep, assumption) = other_report(o, zone, &outcome.offsets, &mut stats[i]);
+                let (rep, assumption) =
+                    other_report(o, i as u32, zone, &outcome.offsets, &mut stats[i], &mut ctx);
                 if let Some(a) = assumption {
                     if !assumptions.contains(&a) {
                         assumptions.push(a);
@@ -304,11 +321,30 @@ pub fn analyze(args: &AnalyzeArgs, plan: &Plan, user: &[AccessParser]) -> Result
         ));
     }
     let share = Config::default().scope_share;
+    let LogContext {
+        correlator, groups, ..
+    } = ctx;
+    let has_logs = !groups.list.is_empty();
     let mut findings: Vec<report::Finding> = outcome
         .degraded
         .iter()
-        .map(|d| report::degraded_finding(d, access_offset, &sources))
+        .zip(&correlator.degraded_evidence)
+        .map(|(d, j)| {
+            report::degraded_finding(
+                d,
+                access_offset,
+                &sources,
+                has_logs.then_some((&*plan.catalog, j)),
+            )
+        })
         .collect();
+    // New: first seen after the window's first minute (its first tenth, for short logs).
+    let settle = match (first, last) {
+        (Some(f), Some(l)) => f.secs + NEW_GROUP_SETTLE_SECS.min((l.secs - f.secs) / 10),
+        _ => i64::MIN,
+    };
+    let error_groups = groups.report(&plan.catalog, &sources, settle);
+    findings.extend(report::new_group_findings(&error_groups));
     findings.extend(parse_health(&input_reports, &stats));
     Ok(Report {
         version: 1,
@@ -323,10 +359,17 @@ pub fn analyze(args: &AnalyzeArgs, plan: &Plan, user: &[AccessParser]) -> Result
         incidents: outcome
             .incidents
             .iter()
-            .map(|inc| report::incident_report(inc, share, &sources))
+            .zip(&correlator.incident_evidence)
+            .map(|(inc, joined)| {
+                let logs = LogEvidence {
+                    catalog: &plan.catalog,
+                    joined,
+                };
+                report::incident_report(inc, share, &sources, Some(logs))
+            })
             .collect(),
         findings,
-        error_groups: Vec::new(),
+        error_groups,
         top: report::top(&summary),
         timeline: report::timeline_report(&outcome.timeline, access_offset),
     })
@@ -403,18 +446,22 @@ fn failed_report(path: &str, error: String) -> InputReport {
     }
 }
 
-/// Error and application logs: counted, and error-log times widen the window.
+/// Error and application logs: every event matched, grouped and joined to the incidents
+/// (see [`crate::logs`]); error-log times widen the window.
 fn other_report(
     mut o: Opened,
+    source: u32,
     zone: Option<&Zone>,
     offsets: &[(i64, i32)],
     st: &mut InputStats,
+    ctx: &mut LogContext<'_>,
 ) -> (InputReport, Option<String>) {
     let is_error = o.detection.kind == Kind::Error;
     let apache = o.detection.format == "apache";
     let mut buf = std::mem::take(&mut o.head);
     o.reader.set_capacity(pipeline::CHUNK_BYTES);
     let mut used: Vec<i32> = Vec::new();
+    let mut pending = Pending::default();
     loop {
         for raw in buf.split(|&b| b == b'\n') {
             let line = inputs::trim_eol(raw);
@@ -447,8 +494,16 @@ fn other_report(
                         offset,
                     };
                     st.widen(Some(t), Some(t));
+                    pending.flush(source, apache, ctx);
+                    pending.start(st.physical, line, &e, t, apache);
+                }
+                // A message that went on over several lines (e.g. a stack trace PHP-FPM
+                // sent through FastCGI): part of the event before it.
+                _ if line.len() <= pipeline::MAX_LINE && pending.continue_with(line) => {
+                    st.parsed += 1;
                 }
                 _ => {
+                    pending.flush(source, apache, ctx);
                     st.malformed += 1;
                     if st.samples.len() < pipeline::MALFORMED_SAMPLES {
                         st.samples.push(pipeline::Malformed {
@@ -476,6 +531,7 @@ fn other_report(
             }
         }
     }
+    pending.flush(source, apache, ctx);
     let used: Vec<String> = used.into_iter().map(format_offset).collect();
     let assumption = (is_error && !used.is_empty()).then(|| match zone {
         Some(z) => format!(

@@ -18,6 +18,13 @@
 //!
 //! [routes]
 //! patterns = ["/shop/{slug}", "/static/**"]
+//!
+//! [[signature]]                        # added to the catalog, or overriding an entry by id
+//! id = "acme.payments_down"
+//! pattern = 'payment gateway unavailable'
+//! cause = "dependency_failure"
+//! codes = [500]
+//! priority = 20
 //! ```
 
 use std::path::Path;
@@ -39,6 +46,9 @@ pub struct RawConfig {
     pub filters: RawFilters,
     #[serde(default)]
     pub routes: RawRoutes,
+    /// Signatures added to the built-in catalog, or overriding entries of it by `id`.
+    #[serde(default)]
+    pub signature: Vec<faultline_diagnose::RawSignature>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -92,6 +102,8 @@ pub struct Plan {
     pub options: Options,
     /// What the filters do, for the report's assumptions.
     pub notes: Vec<String>,
+    /// The signature catalog with the user's entries.
+    pub catalog: std::sync::Arc<faultline_diagnose::Catalog>,
 }
 
 /// Merges the config file (if any) with the command line (lists add up; a scalar on the
@@ -208,8 +220,17 @@ pub fn plan(args: &AnalyzeArgs, now_secs: i64) -> Result<Plan, Vec<String>> {
         .map(|f| f.name().to_string())
         .or(raw.input.format.clone());
 
+    let catalog = match faultline_diagnose::Catalog::with_overrides(raw.signature) {
+        Ok(c) => c,
+        Err(es) => {
+            errors.extend(es.into_iter().map(|e| format!("[[signature]] {e}")));
+            faultline_diagnose::Catalog::builtin()
+        }
+    };
+
     if errors.is_empty() {
         Ok(Plan {
+            catalog: std::sync::Arc::new(catalog),
             log_formats,
             format,
             json_fields: args.json_fields.clone().or(raw.input.json_fields.clone()),

@@ -962,15 +962,6 @@ fn finding(o: &mut String, f: &Finding) {
     evidence(o, &f.evidence);
 }
 
-/// A field of an error group as text ("–" when absent).
-fn field(v: &serde_json::Value, key: &str) -> String {
-    match v.get(key) {
-        None | Some(serde_json::Value::Null) => "–".into(),
-        Some(serde_json::Value::String(s)) => s.clone(),
-        Some(other) => other.to_string(),
-    }
-}
-
 fn error_groups(o: &mut String, r: &Report) {
     if r.error_groups.is_empty() {
         return;
@@ -978,22 +969,31 @@ fn error_groups(o: &mut String, r: &Report) {
     let _ = writeln!(
         o,
         "<section id=\"error-groups\">\n<h2>Error groups ({})</h2>\n<table>\n<thead><tr>\
-         <th>kind</th><th class=\"n\">count</th><th>seen</th><th>first at</th><th>sample</th>\
+         <th>group</th><th class=\"n\">count</th><th>seen</th><th>first at</th><th>sample</th>\
          </tr></thead>\n<tbody>",
         r.error_groups.len()
     );
     for g in &r.error_groups {
+        let sig = g.signature.as_deref().map_or(String::new(), |s| {
+            format!("<br>signature <code>{}</code>", escape(s))
+        });
+        let new = if g.new {
+            " <span class=\"badge\">new</span>"
+        } else {
+            ""
+        };
         let _ = writeln!(
             o,
-            "<tr><td>{}<br><code>{}</code></td><td class=\"n\">{}</td><td>{}</td>\
-             <td><code>{}:{}</code></td><td><pre>{}</pre></td></tr>",
-            escape(&field(g, "kind")),
-            escape(&field(g, "fingerprint")),
-            escape(&field(g, "count")),
-            escape(&period(&field(g, "first_seen"), &field(g, "last_seen"))),
-            escape(&field(g, "source")),
-            escape(&field(g, "line")),
-            escape(&field(g, "sample"))
+            "<tr><td>{}{new}<br><span class=\"muted\">{} <code>{}</code></span>{sig}</td><td class=\"n\">{}</td>\
+             <td>{}</td><td><code>{}:{}</code></td><td><pre>{}</pre></td></tr>",
+            escape(&g.title),
+            escape(g.kind),
+            escape(&g.fingerprint),
+            g.count,
+            escape(&period(&g.first_seen, &g.last_seen)),
+            escape(&g.source),
+            g.line,
+            escape(&g.sample)
         );
     }
     o.push_str("</tbody>\n</table>\n</section>\n");

@@ -15,6 +15,7 @@ pub mod config;
 pub mod engine;
 pub mod html;
 pub mod inputs;
+pub mod logs;
 pub mod markdown;
 pub mod pipeline;
 pub mod report;

@@ -5,12 +5,31 @@ use std::collections::BTreeMap;
 
 use faultline_aggregate::{KeyStats, Summary, Timeline};
 use faultline_detect::{Degraded, Incident};
-use faultline_diagnose::{diagnose, Diagnosis, Names};
+use faultline_diagnose::{diagnose, Catalog, Diagnosis, Joined, LogEvidence, Names};
 use faultline_model::{format_rfc3339, StatusClass};
 use serde::Serialize;
 
 /// Rows kept in `top.routes` and `top.upstreams`.
 pub const TOP_ROWS: usize = 20;
+
+/// Error- and application-log events grouped by fingerprint.
+#[derive(Debug, Clone, Serialize)]
+pub struct ErrorGroupReport {
+    pub fingerprint: String,
+    pub kind: &'static str,
+    /// The fingerprint's text: the message with numbers, ids and addresses masked.
+    pub title: String,
+    pub count: u64,
+    pub first_seen: String,
+    pub last_seen: String,
+    pub sample: String,
+    pub source: String,
+    pub line: u64,
+    /// The catalog entry the events match.
+    pub signature: Option<String>,
+    /// First seen after the log's first minutes: it appeared during the window.
+    pub new: bool,
+}
 
 #[derive(Debug, Serialize)]
 pub struct Report {
@@ -22,7 +41,7 @@ pub struct Report {
     pub totals: Totals,
     pub incidents: Vec<IncidentReport>,
     pub findings: Vec<Finding>,
-    pub error_groups: Vec<serde_json::Value>,
+    pub error_groups: Vec<ErrorGroupReport>,
     pub top: Top,
     pub timeline: TimelineReport,
 }
@@ -343,7 +362,12 @@ pub fn evidence_of(d: &Diagnosis, sources: &[String]) -> Vec<EvidenceReport> {
         .collect()
 }
 
-pub fn incident_report(inc: &Incident, share: f64, sources: &[String]) -> IncidentReport {
+pub fn incident_report(
+    inc: &Incident,
+    share: f64,
+    sources: &[String],
+    logs: Option<LogEvidence<'_>>,
+) -> IncidentReport {
     let scope = scope_of(inc, share);
     let names = Names {
         upstreams: scope.upstreams.join(", "),
@@ -351,7 +375,7 @@ pub fn incident_report(inc: &Incident, share: f64, sources: &[String]) -> Incide
         routes: scope.routes.join(", "),
         detail: None,
     };
-    let d = diagnose(inc, names);
+    let d = diagnose(inc, names, logs);
     let id = incident_id(inc.start, d.cause.id(), &scope);
     IncidentReport {
         id,
@@ -387,7 +411,12 @@ pub fn incident_report(inc: &Incident, share: f64, sources: &[String]) -> Incide
     }
 }
 
-pub fn degraded_finding(d: &Degraded, offset: i32, sources: &[String]) -> Finding {
+pub fn degraded_finding(
+    d: &Degraded,
+    offset: i32,
+    sources: &[String],
+    logs: Option<(&Catalog, &Joined)>,
+) -> Finding {
     let up = text(&d.upstream);
     let statuses: Vec<String> = d
         .failed_status
@@ -408,14 +437,32 @@ pub fn degraded_finding(d: &Degraded, offset: i32, sources: &[String]) -> Findin
             d.count,
             statuses.join(", ")
         ),
-        evidence: vec![EvidenceReport {
-            source: sources.get(d.first.input as usize).cloned().unwrap_or_default(),
-            line: d.first.line,
-            count: d.count,
-            text: "upstream_status lists a failed attempt before the answer (e.g. 502, 200)".into(),
-            signature: None,
-            sample: d.sample.as_deref().map(text),
-        }],
+        evidence: {
+            let mut ev = vec![EvidenceReport {
+                source: sources.get(d.first.input as usize).cloned().unwrap_or_default(),
+                line: d.first.line,
+                count: d.count,
+                text: "upstream_status lists a failed attempt before the answer (e.g. 502, 200)"
+                    .into(),
+                signature: None,
+                sample: d.sample.as_deref().map(text),
+            }];
+            if let Some((catalog, joined)) = logs {
+                for (sig, n, _) in joined.by_signature().into_iter().take(3) {
+                    if let Some(g) = joined.groups.iter().find(|g| g.signature == Some(sig)) {
+                        ev.push(EvidenceReport {
+                            source: sources.get(g.source as usize).cloned().unwrap_or_default(),
+                            line: g.line,
+                            count: n,
+                            text: g.text.clone(),
+                            signature: Some(catalog.get(sig).id.clone()),
+                            sample: None,
+                        });
+                    }
+                }
+            }
+            ev
+        },
     }
 }
 
@@ -438,4 +485,42 @@ pub fn timeline_report(t: &Timeline, offset: i32) -> TimelineReport {
             })
             .collect(),
     }
+}
+
+/// Error groups that appeared during the window (not there from its start), with at least
+/// this many events, become `new_error_group` findings.
+const NEW_GROUP_MIN_EVENTS: u64 = 3;
+const NEW_GROUP_FINDINGS: usize = 20;
+
+pub fn new_group_findings(groups: &[ErrorGroupReport]) -> Vec<Finding> {
+    let mut v: Vec<&ErrorGroupReport> = groups
+        .iter()
+        .filter(|g| g.new && g.count >= NEW_GROUP_MIN_EVENTS)
+        .collect();
+    v.sort_by(|a, b| a.first_seen.cmp(&b.first_seen));
+    v.into_iter()
+        .take(NEW_GROUP_FINDINGS)
+        .map(|g| Finding {
+            kind: "new_error_group",
+            start: Some(g.first_seen.clone()),
+            end: Some(g.last_seen.clone()),
+            scope: Scope {
+                hosts: vec![],
+                routes: vec![],
+                upstreams: vec![],
+            },
+            summary: format!(
+                "a new kind of {} event appeared: {} ({} times)",
+                g.kind, g.title, g.count
+            ),
+            evidence: vec![EvidenceReport {
+                source: g.source.clone(),
+                line: g.line,
+                count: g.count,
+                text: g.title.clone(),
+                signature: g.signature.clone(),
+                sample: Some(g.sample.clone()),
+            }],
+        })
+        .collect()
 }

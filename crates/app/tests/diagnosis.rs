@@ -196,7 +196,7 @@ fn without_upstream_fields_the_cause_is_unknown_with_the_fields_to_add() {
         lines.push(l[..=ua_end].to_string());
     }
     let outcome = run(&lines, 500, "combined");
-    let rep = incident_report(&outcome.incidents[0], 0.1, &["access.log".into()]);
+    let rep = incident_report(&outcome.incidents[0], 0.1, &["access.log".into()], None);
     assert_eq!(rep.diagnosis.cause, "unknown");
     assert!(
         rep.diagnosis
@@ -273,7 +273,7 @@ fn without_upstream_fields_a_504_is_not_guessed() {
     reqs.sort_by_key(|r| r.t);
     let lines: Vec<String> = reqs.iter().map(|r| combined(&r.line())).collect();
     let outcome = run(&lines, 500, "combined");
-    let rep = incident_report(&outcome.incidents[0], 0.1, &["access.log".into()]);
+    let rep = incident_report(&outcome.incidents[0], 0.1, &["access.log".into()], None);
     assert_eq!(rep.diagnosis.cause, "unknown");
     assert_eq!(rep.diagnosis.evidence[0].text, "status=504");
 }

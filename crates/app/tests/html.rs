@@ -3,7 +3,6 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use clap::Parser;
@@ -119,21 +118,19 @@ fn hostile_report() -> (tempfile::TempDir, Report) {
     let last = r.timeline.buckets.last_mut().unwrap();
     last.start = ALL.into();
     last.by_code.insert(ALL.into(), 1);
-    let mut group = BTreeMap::new();
-    for key in [
-        "fingerprint",
-        "kind",
-        "first_seen",
-        "last_seen",
-        "sample",
-        "source",
-    ] {
-        group.insert(key.to_string(), serde_json::Value::from(ALL));
-    }
-    group.insert("count".into(), serde_json::Value::from(3));
-    group.insert("line".into(), serde_json::Value::from(7));
-    r.error_groups
-        .push(serde_json::to_value(group).expect("a JSON object"));
+    r.error_groups.push(faultline::report::ErrorGroupReport {
+        fingerprint: ALL.into(),
+        kind: "python.traceback",
+        title: ALL.into(),
+        count: 3,
+        first_seen: ALL.into(),
+        last_seen: ALL.into(),
+        sample: ALL.into(),
+        source: ALL.into(),
+        line: 7,
+        signature: Some(ALL.into()),
+        new: true,
+    });
     (dir, r)
 }
 

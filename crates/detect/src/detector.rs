@@ -6,7 +6,7 @@ use faultline_aggregate::{Cell, SeriesKey, Tells};
 use faultline_model::{Cause, FLAG_FAILED_OVER};
 
 use crate::series::{Event, SeriesState};
-use crate::{wilson_upper, Config, Degraded, Incident, Member};
+use crate::{wilson_upper, Config, Degraded, Incident, JoinKeys, Member};
 
 /// Names the cause a set of access-log tells points to; used to keep incidents with different
 /// causes apart. Implemented by the diagnosis engine.
@@ -433,6 +433,7 @@ impl<C: Classify> Detector<C> {
                     first: e.at,
                     failed_status,
                     sample: e.sample.clone(),
+                    joins: JoinKeys::default(),
                 });
                 self.degraded_open
                     .insert(key.upstream.clone(), self.degraded.len() - 1);
@@ -442,6 +443,7 @@ impl<C: Classify> Detector<C> {
         };
         let d = &mut self.degraded[idx];
         d.end = d.end.max(sec);
+        d.joins.add(e.ev.conn, e.ev.rid);
         if !d.hosts.contains(&key.host) && d.hosts.len() < 16 {
             d.hosts.push(key.host.clone());
         }
@@ -477,6 +479,7 @@ fn add_to_incident(inc: &mut Incident, e: &Event) {
     inc.last_activity = inc.last_activity.max(e.ev.sec);
     *inc.status.entry(e.ev.status).or_default() += 1;
     inc.tells.add(&e.ev, e.at);
+    inc.joins.add(e.ev.conn, e.ev.rid);
     if let Some(m) = inc.members.iter_mut().find(|m| m.series == e.ev.series) {
         m.errors += 1;
     }

@@ -2,6 +2,7 @@ use std::collections::BTreeMap;
 
 use faultline_aggregate::{LineRef, SeriesKey, Tells};
 use faultline_model::Cause;
+use rustc_hash::FxHashSet;
 
 /// One member series of an incident.
 #[derive(Debug, Clone)]
@@ -42,12 +43,48 @@ pub struct Incident {
     /// The cause the access log pointed to when the incident opened (used for merging).
     pub cause_hint: Cause,
     pub samples: Vec<Sample>,
+    /// Connection numbers and request ids of its 5xx lines, to join other logs' lines.
+    pub joins: JoinKeys,
     pub(crate) last_bad: i64,
     pub(crate) last_activity: i64,
     pub(crate) ok_since_bad: u64,
 }
 
 const MAX_SAMPLES: usize = 8;
+
+/// How many keys of each kind an incident keeps (its first ones).
+const MAX_JOIN_KEYS: usize = 100_000;
+
+/// The join keys of a set of access-log lines: `$connection` numbers and request-id keys.
+#[derive(Debug, Clone, Default)]
+pub struct JoinKeys {
+    pub conns: FxHashSet<u64>,
+    pub rids: FxHashSet<u64>,
+}
+
+impl JoinKeys {
+    pub fn add(&mut self, conn: u64, rid: u64) {
+        if conn != 0 && self.conns.len() < MAX_JOIN_KEYS {
+            self.conns.insert(conn);
+        }
+        if rid != 0 && self.rids.len() < MAX_JOIN_KEYS {
+            self.rids.insert(rid);
+        }
+    }
+
+    pub fn merge(&mut self, other: JoinKeys) {
+        for c in other.conns {
+            self.add(c, 0);
+        }
+        for r in other.rids {
+            self.add(0, r);
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.conns.is_empty() && self.rids.is_empty()
+    }
+}
 
 impl Incident {
     pub(crate) fn new(sec: i64, cause_hint: Cause) -> Self {
@@ -65,6 +102,7 @@ impl Incident {
             tells: Tells::default(),
             cause_hint,
             samples: Vec::new(),
+            joins: JoinKeys::default(),
             last_bad: sec,
             last_activity: sec,
             ok_since_bad: 0,
@@ -110,6 +148,7 @@ impl Incident {
         for s in other.samples {
             self.add_sample(s.status, s.at, &s.text);
         }
+        self.joins.merge(other.joins);
         self.last_bad = self.last_bad.max(other.last_bad);
         self.last_activity = self.last_activity.max(other.last_activity);
         self.ok_since_bad = self.ok_since_bad.min(other.ok_since_bad);
@@ -142,4 +181,6 @@ pub struct Degraded {
     pub first: LineRef,
     pub failed_status: BTreeMap<u16, u64>,
     pub sample: Option<Box<[u8]>>,
+    /// Connection numbers and request ids of its failed-over lines.
+    pub joins: JoinKeys,
 }

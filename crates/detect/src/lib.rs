@@ -37,5 +37,5 @@ mod series;
 
 pub use config::{wilson_upper, Config};
 pub use detector::{Classify, Detector};
-pub use incident::{Degraded, Incident, Member, Sample};
+pub use incident::{Degraded, Incident, JoinKeys, Member, Sample};
 pub use series::Event;

@@ -19,12 +19,15 @@
 //! let mut tells = Tells::default();
 //! for line in 1..=5 {
 //!     let ev = ErrEvent { sec: 0, series: 0, line, status: 502, up_status: 502, attempts: 1,
-//!         flags: 0, offset: 0, req_us: 0, up_us: 0, connect_us: u64::MAX };
+//!         flags: 0, offset: 0, req_us: 0, up_us: 0, connect_us: u64::MAX, conn: 0, rid: 0 };
 //!     tells.add(&ev, LineRef { sec: 0, input: 0, line });
 //! }
 //! assert_eq!(classify(&Facts { tells: &tells, requests: 50 }).0, Cause::UpstreamDown);
 //! ```
 
+pub mod catalog;
+mod chains;
+pub mod correlate;
 mod remedy;
 pub mod rules;
 
@@ -32,6 +35,8 @@ use faultline_aggregate::{LineRef, Tells};
 use faultline_detect::{Classify, Incident};
 use faultline_model::Cause;
 
+pub use catalog::{Catalog, CatalogError, RawSignature, Signature};
+pub use correlate::{Correlator, EventFacts, Joined, Via};
 pub use remedy::Names;
 use rules::{Facts, Support, RULES};
 
@@ -89,19 +94,150 @@ fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
-/// Diagnoses an incident from its access-log tells. `names` fills the texts.
-pub fn diagnose(inc: &Incident, mut names: Names) -> Diagnosis {
+/// Error- and application-log evidence joined to an incident.
+#[derive(Debug, Clone, Copy)]
+pub struct LogEvidence<'a> {
+    pub catalog: &'a Catalog,
+    pub joined: &'a Joined,
+}
+
+/// One cause's case: its supports from every kind of evidence.
+#[derive(Debug)]
+struct Case {
+    cause: Cause,
+    /// 3: a log line's signature (or a chain of them); 2: access-log tells; 1: weaker.
+    tier: u8,
+    conf: f64,
+}
+
+/// How well a signature-backed cause fits the incident, from its strongest line evidence.
+fn signature_tier(catalog: &Catalog, sig: usize, via: Via, inc: &Incident) -> u8 {
+    let s = catalog.get(sig);
+    let codes_fit = s.codes.iter().any(|c| inc.status.contains_key(c));
+    match (codes_fit, via) {
+        (true, _) => 3,
+        (false, Via::Connection | Via::RequestId | Via::Scope) if s.codes.is_empty() => 2,
+        _ => 1,
+    }
+}
+
+/// Diagnoses an incident from its access-log tells and, when given, the error- and
+/// application-log lines joined to it. Signature matches outweigh access-log tells, which
+/// outweigh timing alone; the reasons say which evidence decided.
+pub fn diagnose(inc: &Incident, mut names: Names, logs: Option<LogEvidence<'_>>) -> Diagnosis {
     let facts = Facts {
         tells: &inc.tells,
         requests: inc.context_requests.max(inc.requests),
     };
-    let (cause, score, supports) = classify(&facts);
+    let (_, _, supports) = classify(&facts);
+    // Every cause with its supports: access-log tells, signatures, chains.
+    let mut cases: Vec<Case> = Vec::new();
+    let mut bump =
+        |cause: Cause, tier: u8, score: f64| match cases.iter_mut().find(|c| c.cause == cause) {
+            Some(c) => {
+                c.tier = c.tier.max(tier);
+                c.conf = 1.0 - (1.0 - c.conf) * (1.0 - score);
+            }
+            None => cases.push(Case {
+                cause,
+                tier,
+                conf: score,
+            }),
+        };
+    for s in &supports {
+        let tier = if s.cause == Cause::Unknown { 1 } else { 2 };
+        bump(s.cause, tier, s.score);
+    }
+    let sigs = logs.map(|l| l.joined.by_signature()).unwrap_or_default();
+    let chain_hits = logs
+        .map(|l| chains::find(l.catalog, &sigs, inc))
+        .unwrap_or_default();
+    if let Some(l) = logs {
+        for &(sig, n, via) in &sigs {
+            let score = correlate::signature_score(l.catalog, sig, n, via, inc);
+            bump(
+                l.catalog.get(sig).cause,
+                signature_tier(l.catalog, sig, via, inc),
+                score,
+            );
+        }
+        for c in &chain_hits {
+            bump(c.cause, 3, c.score);
+        }
+    }
+    cases.sort_by(|a, b| {
+        b.tier
+            .cmp(&a.tier)
+            .then(b.conf.total_cmp(&a.conf))
+            .then(a.cause.cmp(&b.cause))
+    });
+    let (cause, score) = cases
+        .first()
+        .map_or((Cause::Unknown, 0.2), |c| (c.cause, c.conf.min(0.99)));
+
     names.detail = supports
         .iter()
         .find(|s| s.cause == cause)
         .and_then(|s| s.detail.clone());
     let mut reasons: Vec<String> = Vec::new();
     let mut evidence = Vec::new();
+    let mut remediation: Vec<String> = Vec::new();
+    for c in chain_hits.iter().filter(|c| c.cause == cause) {
+        reasons.push(c.reason.clone());
+    }
+    if let Some(l) = logs {
+        for &(sig, n, via) in sigs.iter().filter(|x| l.catalog.get(x.0).cause == cause) {
+            let s = l.catalog.get(sig);
+            let what = match l
+                .joined
+                .groups
+                .iter()
+                .find(|g| g.signature == Some(sig))
+                .map(|g| g.origin)
+            {
+                Some(correlate::Origin::AppLog) => "application-log events match",
+                _ => "error-log lines match",
+            };
+            reasons.push(format!("{n} {what} {}, {}", s.id, via.describe()));
+            for r in &s.remediation {
+                if remediation.len() < 4 && !remediation.contains(r) {
+                    remediation.push(r.clone());
+                }
+            }
+        }
+        // The lines themselves: signature groups first (largest first), one per signature.
+        let mut shown: Vec<usize> = Vec::new();
+        let mut groups: Vec<&correlate::EvidenceGroup> = l
+            .joined
+            .groups
+            .iter()
+            .filter(|g| g.signature.is_some())
+            .collect();
+        groups.sort_by(|a, b| {
+            let ca = l.catalog.get(a.signature.unwrap_or(0)).cause == cause;
+            let cb = l.catalog.get(b.signature.unwrap_or(0)).cause == cause;
+            cb.cmp(&ca).then(b.count.cmp(&a.count))
+        });
+        for g in groups {
+            let sig = g.signature.unwrap_or(0);
+            if shown.contains(&sig) || shown.len() >= 4 {
+                continue;
+            }
+            shown.push(sig);
+            let count = sigs.iter().find(|x| x.0 == sig).map_or(g.count, |x| x.1);
+            evidence.push(Evidence {
+                at: LineRef {
+                    sec: g.secs,
+                    input: g.source,
+                    line: g.line,
+                },
+                count,
+                text: g.text.clone(),
+                signature: Some(l.catalog.get(sig).id.clone()),
+                sample: None,
+            });
+        }
+    }
     for s in supports.iter().filter(|s| s.cause == cause) {
         reasons.push(s.reason.clone());
         if let Some(t) = &s.tell {
@@ -141,16 +277,21 @@ pub fn diagnose(inc: &Incident, mut names: Names) -> Diagnosis {
             }
         }
     }
-    if supports.is_empty() {
+    if reasons.is_empty() {
         reasons.push(format!(
-            "{} 5xx responses, but no access-log tell (upstream status, timing, attempts) points to one cause",
+            "{} 5xx responses, but no access-log tell (upstream status, timing, attempts) and no error-log line points to one cause",
             inc.errors
         ));
     }
+    for r in remedy::remediation(cause, &names) {
+        if remediation.len() < 6 && !remediation.contains(&r) {
+            remediation.push(r);
+        }
+    }
     let mut alternatives: Vec<(Cause, f64)> = Vec::new();
-    for s in &supports {
-        if s.cause != cause && !alternatives.iter().any(|(c, _)| *c == s.cause) {
-            alternatives.push((s.cause, round2(s.score * (1.0 - score))));
+    for c in &cases {
+        if c.cause != cause && c.cause != Cause::Unknown {
+            alternatives.push((c.cause, round2(c.conf * (1.0 - score))));
         }
     }
     Diagnosis {
@@ -159,7 +300,7 @@ pub fn diagnose(inc: &Incident, mut names: Names) -> Diagnosis {
         summary: remedy::summary(cause, &names),
         reasons,
         evidence,
-        remediation: remedy::remediation(cause, &names),
+        remediation,
         alternatives,
     }
 }

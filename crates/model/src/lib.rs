@@ -18,6 +18,7 @@
 
 mod cause;
 mod clock;
+pub mod join;
 mod record;
 mod status;
 mod time;

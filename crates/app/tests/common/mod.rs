@@ -149,7 +149,7 @@ pub fn incidents(lines: &[String], chunk_lines: usize) -> Vec<IncidentReport> {
     outcome
         .incidents
         .iter()
-        .map(|i| incident_report(i, 0.1, &["access.log".to_string()]))
+        .map(|i| incident_report(i, 0.1, &["access.log".to_string()], None))
         .collect()
 }
 

@@ -1,0 +1,381 @@
+//! Error and application logs: read after the access logs, each event matched against the
+//! signature catalog, grouped by fingerprint and offered to the correlator, which joins it to
+//! the incidents and degraded-upstream findings it explains.
+
+use std::sync::OnceLock;
+
+use faultline_aggregate::{route_into, RoutePatterns};
+use faultline_diagnose::correlate::{upstream_addr, Origin};
+use faultline_diagnose::{Catalog, Correlator, EventFacts};
+use faultline_formats::ErrorLine;
+use faultline_model::{format_rfc3339, join, EventTime};
+use rustc_hash::FxHashMap;
+
+use crate::report::{clean_text, ErrorGroupReport};
+
+/// Bytes of an event's text kept for evidence and samples.
+const MAX_TEXT: usize = 4096;
+/// Physical lines joined into one error-log event (a stack trace FastCGI sent to nginx).
+const MAX_CONTINUATION: u32 = 500;
+/// Distinct error groups kept; later ones are counted in `overflow`.
+const MAX_GROUPS: usize = 5000;
+
+/// What the error and app inputs share while they are read.
+#[derive(Debug)]
+pub struct LogContext<'a> {
+    pub catalog: &'a Catalog,
+    pub patterns: &'a RoutePatterns,
+    pub correlator: Correlator,
+    pub groups: Groups,
+}
+
+/// Events grouped by fingerprint.
+#[derive(Debug, Default)]
+pub struct Groups {
+    index: FxHashMap<u64, u32>,
+    pub list: Vec<Group>,
+    pub overflow: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct Group {
+    pub fingerprint: u64,
+    pub kind: &'static str,
+    pub title: String,
+    pub count: u64,
+    pub first: EventTime,
+    pub last: EventTime,
+    pub sample: String,
+    pub source: u32,
+    pub line: u64,
+    pub signature: Option<usize>,
+}
+
+impl Groups {
+    /// The group of an event (created on first sight); `u32::MAX` when the table is full.
+    #[allow(clippy::too_many_arguments)]
+    fn add(
+        &mut self,
+        fingerprint: u64,
+        kind: &'static str,
+        title: impl FnOnce() -> String,
+        sample: impl FnOnce() -> String,
+        at: EventTime,
+        source: u32,
+        line: u64,
+        signature: Option<usize>,
+    ) -> u32 {
+        if let Some(&i) = self.index.get(&fingerprint) {
+            let g = &mut self.list[i as usize];
+            g.count += 1;
+            if at.secs < g.first.secs {
+                g.first = at;
+            }
+            if at.secs > g.last.secs {
+                g.last = at;
+            }
+            return i;
+        }
+        if self.list.len() >= MAX_GROUPS {
+            self.overflow += 1;
+            return u32::MAX;
+        }
+        let i = self.list.len() as u32;
+        self.index.insert(fingerprint, i);
+        self.list.push(Group {
+            fingerprint,
+            kind,
+            title: title(),
+            count: 1,
+            first: at,
+            last: at,
+            sample: sample(),
+            source,
+            line,
+            signature,
+        });
+        i
+    }
+
+    /// The report's `error_groups`, most frequent first. A group is `new` when its first
+    /// event came after `settle` (the window's start plus a settling time): it appeared
+    /// during the log rather than being there from the beginning.
+    pub fn report(
+        &self,
+        catalog: &Catalog,
+        sources: &[String],
+        settle: i64,
+    ) -> Vec<ErrorGroupReport> {
+        let mut v: Vec<&Group> = self.list.iter().collect();
+        v.sort_by(|a, b| b.count.cmp(&a.count).then(a.first.secs.cmp(&b.first.secs)));
+        v.into_iter()
+            .map(|g| ErrorGroupReport {
+                fingerprint: format!("{:016x}", g.fingerprint),
+                kind: g.kind,
+                title: g.title.clone(),
+                count: g.count,
+                first_seen: format_rfc3339(g.first.secs, g.first.offset),
+                last_seen: format_rfc3339(g.last.secs, g.last.offset),
+                sample: g.sample.clone(),
+                source: sources.get(g.source as usize).cloned().unwrap_or_default(),
+                line: g.line,
+                signature: g.signature.map(|s| catalog.get(s).id.clone()),
+                new: g.first.secs > settle,
+            })
+            .collect()
+    }
+}
+
+/// One error-log event: a line, plus the physical lines a multi-line message continued on.
+#[derive(Debug, Default)]
+pub struct Pending {
+    line: u64,
+    at: Option<EventTime>,
+    conn: u64,
+    level_rank: u8,
+    raw: Vec<u8>,
+    message: Vec<u8>,
+    upstream: Vec<u8>,
+    host: Vec<u8>,
+    path: Vec<u8>,
+    lines: u32,
+}
+
+/// nginx's and Apache's levels, least severe first.
+fn level_rank(level: &[u8]) -> u8 {
+    match level {
+        b"debug" | b"trace1" | b"trace2" | b"trace3" | b"trace4" | b"trace5" | b"trace6"
+        | b"trace7" | b"trace8" => 0,
+        b"info" => 1,
+        b"notice" => 2,
+        b"warn" => 3,
+        b"error" => 4,
+        _ => 5,
+    }
+}
+
+impl Pending {
+    /// Starts an event from a parsed line.
+    pub fn start(
+        &mut self,
+        line_no: u64,
+        raw: &[u8],
+        e: &ErrorLine<'_>,
+        at: EventTime,
+        apache: bool,
+    ) {
+        self.line = line_no;
+        self.at = Some(at);
+        self.conn = e.connection.unwrap_or(0);
+        self.level_rank = level_rank(e.level);
+        self.lines = 1;
+        self.raw.clear();
+        push_capped(&mut self.raw, raw);
+        self.message.clear();
+        push_capped(&mut self.message, e.message);
+        self.host.clear();
+        self.host.extend_from_slice(e.host);
+        self.upstream.clear();
+        self.path.clear();
+        if apache {
+            if let Some(addr) = apache_upstream(e.message) {
+                self.upstream.extend_from_slice(addr);
+            }
+        } else {
+            self.upstream.extend_from_slice(upstream_addr(e.upstream));
+            // `GET /path?q HTTP/1.1` → `/path?q`
+            let mut parts = e.request.split(|&b| b == b' ');
+            let _method = parts.next();
+            if let Some(target) = parts.next() {
+                let end = target
+                    .iter()
+                    .position(|&b| b == b'?')
+                    .unwrap_or(target.len());
+                self.path.extend_from_slice(&target[..end]);
+            }
+        }
+    }
+
+    /// Adds a physical line that continues the message; false when it cannot (no event, or
+    /// too many lines already).
+    pub fn continue_with(&mut self, raw: &[u8]) -> bool {
+        if self.at.is_none() || self.lines >= MAX_CONTINUATION {
+            return false;
+        }
+        self.lines += 1;
+        push_capped(&mut self.raw, b"\n");
+        push_capped(&mut self.raw, raw);
+        push_capped(&mut self.message, b"\n");
+        push_capped(&mut self.message, raw);
+        true
+    }
+
+    /// Matches, groups and offers the event; clears it.
+    pub fn flush(&mut self, source: u32, apache: bool, ctx: &mut LogContext<'_>) {
+        let Some(at) = self.at.take() else { return };
+        let sig = ctx.catalog.best_line_match(&self.raw);
+        if sig.is_none() && self.level_rank < 3 {
+            return;
+        }
+        let (fingerprint, title) = fingerprint(&self.message, apache);
+        let kind = if apache {
+            "apache.error"
+        } else {
+            "nginx.error"
+        };
+        let message = &self.message;
+        let raw = &self.raw;
+        let group = ctx.groups.add(
+            fingerprint,
+            kind,
+            || title,
+            || clean_text(raw),
+            at,
+            source,
+            self.line,
+            sig,
+        );
+        let mut route = Vec::new();
+        if !self.path.is_empty() {
+            route_into(&self.path, ctx.patterns, &mut route);
+        }
+        let mut rids = Vec::new();
+        if ctx.correlator.wants_request_ids() {
+            join::for_each_id_token(raw, |k| rids.push(k));
+        }
+        let text = evidence_text(message);
+        ctx.correlator.offer(&EventFacts {
+            source,
+            line: self.line,
+            secs: at.secs,
+            origin: Origin::ErrorLog,
+            signature: sig,
+            group,
+            conn: self.conn,
+            rids: &rids,
+            upstream: &self.upstream,
+            host: &self.host,
+            route: &route,
+            text: &text,
+        });
+    }
+}
+
+fn push_capped(buf: &mut Vec<u8>, more: &[u8]) {
+    let room = MAX_TEXT.saturating_sub(buf.len());
+    buf.extend_from_slice(&more[..more.len().min(room)]);
+}
+
+/// The message as evidence: one line, control characters made visible, at most 300 chars.
+fn evidence_text(message: &[u8]) -> String {
+    let first = message.split(|&b| b == b'\n').next().unwrap_or(b"");
+    let mut t = clean_text(first);
+    if t.chars().count() > 300 {
+        t = t.chars().take(299).collect::<String>() + "…";
+    }
+    t
+}
+
+/// The `host:port` an Apache proxy message names (`… remote server 127.0.0.1:8080`,
+/// `attempt to connect to 10.0.0.1:80 (10.0.0.1:80) failed`), not the client's.
+fn apache_upstream(message: &[u8]) -> Option<&[u8]> {
+    static RE: OnceLock<regex::bytes::Regex> = OnceLock::new();
+    let re = RE.get_or_init(|| {
+        regex::bytes::Regex::new(
+            r"(?:^|[\s(])((?:\d{1,3}\.){3}\d{1,3}:\d{1,5}|\[[0-9A-Fa-f:.]+\]:\d{1,5}|[A-Za-z0-9.-]+:\d{2,5})(?:[\s),]|$)",
+        )
+        .expect("valid regex")
+    });
+    // The client's address is in `[client …]` / `[remote …]`: skip past it.
+    let start = message
+        .windows(8)
+        .position(|w| w == b"[client " || w == b"[remote ")
+        .and_then(|p| {
+            message[p..]
+                .iter()
+                .position(|&b| b == b']')
+                .map(|q| p + q + 1)
+        })
+        .unwrap_or(0);
+    re.captures(&message[start..])
+        .and_then(|c| c.get(1))
+        .map(|m| m.as_bytes())
+}
+
+/// A stable fingerprint of an error-log message: numbers, addresses and quoted values masked,
+/// the request context already cut off by the parser.
+fn fingerprint(message: &[u8], apache: bool) -> (u64, String) {
+    let first = message.split(|&b| b == b'\n').next().unwrap_or(b"");
+    // Apache: `[client 1.2.3.4:5] AH01102: …` — the client part varies.
+    let body = if apache {
+        match first.windows(2).position(|w| w == b"] ") {
+            Some(p) if first.starts_with(b"[client ") || first.starts_with(b"[remote ") => {
+                &first[p + 2..]
+            }
+            _ => first,
+        }
+    } else {
+        first
+    };
+    let mut masked = Vec::with_capacity(body.len());
+    let mut i = 0;
+    while i < body.len() {
+        let b = body[i];
+        if b.is_ascii_digit() {
+            // A number (with dots, colons or hex letters following: addresses, ports).
+            while i < body.len()
+                && (body[i].is_ascii_hexdigit() || matches!(body[i], b'.' | b':' | b'x'))
+            {
+                i += 1;
+            }
+            // `(111: Connection refused)`, `port 80.`: the separator is not part of it.
+            while matches!(body[i - 1], b'.' | b':') {
+                i -= 1;
+            }
+            masked.extend_from_slice(b"{n}");
+            continue;
+        }
+        if b == b'"' {
+            if let Some(end) = body[i + 1..].iter().position(|&c| c == b'"') {
+                masked.extend_from_slice(b"\"{s}\"");
+                i += end + 2;
+                continue;
+            }
+        }
+        masked.push(b);
+        i += 1;
+    }
+    let title = clean_text(&masked);
+    (join::id_key(&masked), title)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn apache_upstream_skips_the_client() {
+        let m = b"(111)Connection refused: [client 198.51.100.7:0] AH00957: http: attempt to connect to 127.0.0.1:39361 (127.0.0.1:39361) failed";
+        assert_eq!(apache_upstream(m), Some(&b"127.0.0.1:39361"[..]));
+        let m = b"(70007)The timeout specified has expired: [client 198.51.100.27:0] AH01102: error reading status line from remote server 127.0.0.1:41795";
+        assert_eq!(apache_upstream(m), Some(&b"127.0.0.1:41795"[..]));
+    }
+
+    #[test]
+    fn repeats_share_a_fingerprint() {
+        let a = fingerprint(
+            b"connect() failed (111: Connection refused) while connecting to upstream",
+            false,
+        );
+        let b = fingerprint(
+            b"connect() failed (111: Connection refused) while connecting to upstream",
+            false,
+        );
+        let c = fingerprint(b"upstream timed out (110: Connection timed out) while reading response header from upstream", false);
+        assert_eq!(a, b);
+        assert_ne!(a.0, c.0);
+        let x = fingerprint(b"[client 1.2.3.4:5] AH01102: error reading status line from remote server 127.0.0.1:4100", true);
+        let y = fingerprint(b"[client 9.8.7.6:0] AH01102: error reading status line from remote server 127.0.0.1:4200", true);
+        assert_eq!(x.0, y.0);
+    }
+}
