@@ -10,10 +10,30 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Parsed once per run: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Read logs once and print a report: incidents, their causes, totals and top routes.
     Analyze(AnalyzeArgs),
+    /// List the error signatures faultline recognises (with the config's additions), render
+    /// them as a Markdown page, or show which one a log line matches.
+    Catalog(CatalogArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct CatalogArgs {
+    /// A config file whose `[[signature]]` tables add to or override the built-in catalog.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Print the catalog page: every signature with what it means and what to do.
+    #[arg(long, conflicts_with = "matches")]
+    pub markdown: bool,
+
+    /// Show the signature (and cause) a log line matches, as `analyze` would pick it.
+    #[arg(long = "match", value_name = "LINE")]
+    pub matches: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -10,6 +10,7 @@
 //! when an incident was found.
 
 pub mod analyze;
+pub mod catalog_cmd;
 pub mod cli;
 pub mod config;
 pub mod engine;

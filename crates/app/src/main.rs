@@ -3,19 +3,21 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use faultline::{analyze, cli};
+use faultline::{analyze, catalog_cmd, cli};
 
 fn main() -> ExitCode {
     // Rotated logs come in hundreds: allow as many open files as the hard limit permits.
     let _ = rlimit::increase_nofile_limit(u64::MAX);
     let cli = cli::Cli::parse();
-    match cli.command {
-        cli::Command::Analyze(args) => match analyze::run(&args) {
-            Ok(code) => ExitCode::from(code),
-            Err(fatal) => {
-                eprintln!("faultline: {}", fatal.message);
-                ExitCode::from(fatal.status)
-            }
-        },
+    let outcome = match cli.command {
+        cli::Command::Analyze(args) => analyze::run(&args),
+        cli::Command::Catalog(args) => catalog_cmd::run(&args),
+    };
+    match outcome {
+        Ok(code) => ExitCode::from(code),
+        Err(fatal) => {
+            eprintln!("faultline: {}", fatal.message);
+            ExitCode::from(fatal.status)
+        }
     }
 }

@@ -41,7 +41,9 @@ fn report(file: &tempfile::NamedTempFile, extra: &[&str]) -> Result<Report, Stri
     let mut argv = vec!["faultline", "analyze"];
     argv.extend_from_slice(extra);
     argv.push(file.path().to_str().unwrap());
-    let Command::Analyze(args) = Cli::parse_from(argv).command;
+    let Command::Analyze(args) = Cli::parse_from(argv).command else {
+        panic!("not analyze");
+    };
     analyze_args(&args).map_err(|f| f.message)
 }
 

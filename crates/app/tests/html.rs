@@ -70,7 +70,9 @@ fn write_log(dir: &Path) -> std::path::PathBuf {
 
 fn report_for(path: &Path) -> Report {
     let cli = Cli::parse_from(["faultline", "analyze", path.to_str().unwrap()]);
-    let Command::Analyze(args) = cli.command;
+    let Command::Analyze(args) = cli.command else {
+        panic!("not analyze");
+    };
     analyze_args(&args).unwrap_or_else(|f| panic!("{}", f.message))
 }
 

@@ -21,7 +21,9 @@ fn write(lines: &[String]) -> tempfile::NamedTempFile {
 fn report(files: &[&tempfile::NamedTempFile]) -> Report {
     let mut argv = vec!["faultline".to_string(), "analyze".into()];
     argv.extend(files.iter().map(|f| f.path().to_str().unwrap().to_string()));
-    let Command::Analyze(args) = Cli::parse_from(argv).command;
+    let Command::Analyze(args) = Cli::parse_from(argv).command else {
+        panic!("not analyze");
+    };
     analyze_args(&args).unwrap_or_else(|f| panic!("{}", f.message))
 }
 

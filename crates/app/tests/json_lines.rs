@@ -16,7 +16,9 @@ fn report(extra: &[&str], file: &tempfile::NamedTempFile) -> Report {
     let mut argv = vec!["faultline", "analyze"];
     argv.extend_from_slice(extra);
     argv.push(file.path().to_str().unwrap());
-    let Command::Analyze(args) = Cli::parse_from(argv).command;
+    let Command::Analyze(args) = Cli::parse_from(argv).command else {
+        panic!("not analyze");
+    };
     analyze_args(&args).unwrap_or_else(|f| panic!("{}", f.message))
 }
 
@@ -100,7 +102,9 @@ fn a_bad_mapping_names_the_part_that_is_wrong() {
         "colour=x",
         f.path().to_str().unwrap(),
     ];
-    let Command::Analyze(args) = Cli::parse_from(argv).command;
+    let Command::Analyze(args) = Cli::parse_from(argv).command else {
+        panic!("not analyze");
+    };
     let err = analyze_args(&args).unwrap_err().message;
     assert!(err.contains("colour"), "{err}");
 }

@@ -19,7 +19,9 @@ const INJECT: &str = "ok\n\n# injected heading\n- [x] injected | cell |\n```\n<i
 
 fn report_for(path: &Path) -> Report {
     let cli = Cli::parse_from(["faultline", "analyze", path.to_str().unwrap()]);
-    let Command::Analyze(args) = cli.command;
+    let Command::Analyze(args) = cli.command else {
+        panic!("not analyze");
+    };
     analyze_args(&args).unwrap_or_else(|f| panic!("{}", f.message))
 }
 

@@ -50,7 +50,9 @@ fn fixture() -> tempfile::NamedTempFile {
 
 fn report_for(path: &str) -> faultline::report::Report {
     let cli = Cli::parse_from(["faultline", "analyze", path]);
-    let Command::Analyze(args) = cli.command;
+    let Command::Analyze(args) = cli.command else {
+        panic!("not analyze");
+    };
     analyze_args(&args).unwrap_or_else(|f| panic!("{}", f.message))
 }
 

@@ -102,7 +102,7 @@ pub fn detect(lines: &[&[u8]], user: &[AccessParser]) -> Detection {
             sampled,
         };
     }
-    if at_least_half(errors, sampled) {
+    if error_log_like(&sample, errors, parse_nginx_error) {
         return Detection {
             kind: Kind::Error,
             format: "nginx".to_string(),
@@ -115,7 +115,7 @@ pub fn detect(lines: &[&[u8]], user: &[AccessParser]) -> Detection {
         .iter()
         .filter(|l| parse_apache_error(l).is_some())
         .count();
-    if at_least_half(apache_errors, sampled) {
+    if error_log_like(&sample, apache_errors, parse_apache_error) {
         return Detection {
             kind: Kind::Error,
             format: "apache".to_string(),
@@ -125,6 +125,22 @@ pub fn detect(lines: &[&[u8]], user: &[AccessParser]) -> Detection {
         };
     }
     text(sampled, sampled)
+}
+
+/// Whether the sample reads as an error log: at least half its lines are error-log lines or
+/// lines continuing one (a stack trace that FastCGI sent, written with its newlines), and
+/// error-log lines are not a mere sprinkle (one in twenty at least).
+fn error_log_like<'a, T>(
+    sample: &[&'a [u8]],
+    parsed: usize,
+    parse: impl Fn(&'a [u8]) -> Option<T>,
+) -> bool {
+    if parsed == 0 || parsed * 20 < sample.len() {
+        return false;
+    }
+    let first = sample.iter().position(|l| parse(l).is_some()).unwrap_or(0);
+    // Lines before the first event cannot continue one.
+    at_least_half(parsed + (sample.len() - first - parsed), sample.len())
 }
 
 /// How well a candidate reads the sample.

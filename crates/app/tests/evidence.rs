@@ -1,0 +1,292 @@
+//! Error-log lines joined to incidents through `analyze`: by connection number, by window
+//! and scope, never across scopes; signatures outweigh access-log tells.
+
+mod common;
+
+use std::path::Path;
+
+use clap::Parser;
+use common::*;
+use faultline::analyze::analyze_args;
+use faultline::cli::{Cli, Command};
+use faultline::report::{IncidentReport, Report};
+use faultline_model::civil_from_days;
+
+/// nginx's `extended` format plus `$connection`.
+const WITH_CONN: &str = "$remote_addr - $remote_user [$time_local] \"$request\" $status $body_bytes_sent \"$http_referer\" \"$http_user_agent\" $request_time $upstream_response_time $upstream_addr $upstream_status \"$host\" $connection";
+
+fn analyze(files: &[&Path], extra: &[&str]) -> Report {
+    let mut argv = vec!["faultline", "analyze"];
+    argv.extend(files.iter().map(|p| p.to_str().unwrap()));
+    argv.extend_from_slice(extra);
+    let Command::Analyze(args) = Cli::parse_from(argv).command else {
+        panic!("not analyze");
+    };
+    analyze_args(&args).unwrap_or_else(|f| panic!("{}", f.message))
+}
+
+/// An nginx error-log line as `ngx_log_error_core` writes it.
+fn error_line(t: i64, conn: u64, message: &str, path: &str, upstream: &str, host: &str) -> String {
+    let (y, mo, d) = civil_from_days(t.div_euclid(86_400));
+    let sod = t.rem_euclid(86_400);
+    format!(
+        "{y}/{mo:02}/{d:02} {:02}:{:02}:{:02} [error] 31#31: *{conn} {message}, client: 203.0.113.7, server: {host}, request: \"GET {path} HTTP/1.1\", upstream: \"http://{upstream}{path}\", host: \"{host}\"",
+        sod / 3600,
+        sod / 60 % 60,
+        sod % 60
+    )
+}
+
+const REFUSED: &str = "connect() failed (111: Connection refused) while connecting to upstream";
+const TOO_BIG: &str = "upstream sent too big header while reading response header from upstream";
+
+fn incident_on<'a>(r: &'a Report, upstream: &str) -> &'a IncidentReport {
+    r.incidents
+        .iter()
+        .find(|i| i.scope.upstreams.iter().any(|u| u == upstream))
+        .unwrap_or_else(|| panic!("no incident on {upstream}: {:#?}", r.incidents))
+}
+
+/// Two upstreams failing at the same time for different reasons; each error-log line names
+/// the connection of its access line.
+fn two_problems(dir: &Path, with_conn: bool) -> (std::path::PathBuf, std::path::PathBuf) {
+    let a = "10.0.0.1:8080";
+    let b = "10.0.0.2:8080";
+    // Different hosts: problems of one host with the same access-log tells merge into one
+    // incident before any error-log line is read.
+    let mut reqs = steady(
+        T0,
+        T0 + 1200,
+        2,
+        &[
+            ("api.example", "/api/orders", a),
+            ("cart.example", "/api/cart", b),
+        ],
+    );
+    let mut errors = Vec::new();
+    for t in T0 + 900..T0 + 960 {
+        reqs.push(
+            Req::ok(t, "api.example", "/api/orders", a)
+                .status(502, "502")
+                .took("0.000"),
+        );
+        reqs.push(
+            Req::ok(t, "cart.example", "/api/cart", b)
+                .status(502, "502")
+                .took("0.001"),
+        );
+    }
+    reqs.sort_by_key(|r| r.t);
+    let mut access = Vec::new();
+    for (n, r) in reqs.iter().enumerate() {
+        let conn = 1000 + n as u64;
+        if r.status == 502 {
+            let (msg, up) = if r.path == "/api/orders" {
+                (REFUSED, a)
+            } else {
+                (TOO_BIG, b)
+            };
+            errors.push(error_line(r.t, conn, msg, r.path, up, r.host));
+        }
+        access.push(if with_conn {
+            format!("{} {conn}", r.line())
+        } else {
+            r.line()
+        });
+    }
+    let ap = dir.join("access.log");
+    let ep = dir.join("error.log");
+    std::fs::write(&ap, access.join("\n") + "\n").unwrap();
+    std::fs::write(&ep, errors.join("\n") + "\n").unwrap();
+    (ap, ep)
+}
+
+#[test]
+fn lines_join_by_connection_number_and_decide_the_cause() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ap, ep) = two_problems(dir.path(), true);
+    let r = analyze(&[&ap, &ep], &["--log-format", WITH_CONN]);
+    assert_eq!(r.incidents.len(), 2, "{:#?}", r.incidents);
+
+    let refused = incident_on(&r, "10.0.0.1:8080");
+    assert_eq!(refused.diagnosis.cause, "upstream_down");
+    let ev = &refused.diagnosis.evidence[0];
+    assert_eq!(
+        ev.signature.as_deref(),
+        Some("nginx.upstream.connect_refused")
+    );
+    assert_eq!(ev.count, 60, "one error-log line per 502 of that upstream");
+    assert!(ev.source.ends_with("error.log"));
+    let lines: Vec<String> = std::fs::read_to_string(&ep)
+        .unwrap()
+        .lines()
+        .map(String::from)
+        .collect();
+    assert!(
+        lines[ev.line as usize - 1].contains(REFUSED),
+        "line {} is not the first refused line",
+        ev.line
+    );
+    assert!(
+        refused.diagnosis.reasons[0].contains("joined by connection number"),
+        "{:?}",
+        refused.diagnosis.reasons
+    );
+
+    // Fast 502s look like refused connections to the access log; the error log says the
+    // upstream's header was too big for the proxy's buffer.
+    let too_big = incident_on(&r, "10.0.0.2:8080");
+    assert_eq!(
+        too_big.diagnosis.cause, "upstream_protocol",
+        "{:#?}",
+        too_big.diagnosis
+    );
+    assert_eq!(
+        too_big.diagnosis.evidence[0].signature.as_deref(),
+        Some("nginx.upstream.too_big_header")
+    );
+    assert_eq!(too_big.diagnosis.evidence[0].count, 60);
+    assert!(
+        too_big
+            .diagnosis
+            .alternatives
+            .iter()
+            .any(|a| a.cause == "upstream_down"),
+        "the access-log reading is the runner-up: {:?}",
+        too_big.diagnosis.alternatives
+    );
+    assert!(
+        too_big.diagnosis.remediation[0].contains("proxy_buffer_size"),
+        "{:?}",
+        too_big.diagnosis.remediation
+    );
+}
+
+#[test]
+fn without_connection_numbers_lines_join_by_window_and_upstream() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ap, ep) = two_problems(dir.path(), false);
+    let r = analyze(&[&ap, &ep], &[]);
+    let refused = incident_on(&r, "10.0.0.1:8080");
+    let too_big = incident_on(&r, "10.0.0.2:8080");
+    assert_eq!(refused.diagnosis.cause, "upstream_down");
+    assert_eq!(too_big.diagnosis.cause, "upstream_protocol");
+    // Each incident cites only the lines of its own upstream.
+    for (inc, sig) in [
+        (refused, "nginx.upstream.connect_refused"),
+        (too_big, "nginx.upstream.too_big_header"),
+    ] {
+        let cited: Vec<_> = inc
+            .diagnosis
+            .evidence
+            .iter()
+            .filter_map(|e| e.signature.as_deref())
+            .collect();
+        assert_eq!(cited, vec![sig], "{:#?}", inc.diagnosis.evidence);
+        assert!(
+            inc.diagnosis.reasons[0].contains("window and scope"),
+            "{:?}",
+            inc.diagnosis.reasons
+        );
+    }
+}
+
+#[test]
+fn a_keyed_line_of_another_request_is_not_joined_by_time() {
+    // The access log carries connection numbers; an error-log line whose connection ended
+    // in a 200 (a retried attempt) is not evidence for the incident next to it.
+    let dir = tempfile::tempdir().unwrap();
+    let a = "10.0.0.1:8080";
+    let mut reqs = steady(T0, T0 + 1200, 3, &[("api.example", "/api/orders", a)]);
+    for t in T0 + 900..T0 + 960 {
+        reqs.push(
+            Req::ok(t, "api.example", "/api/orders", a)
+                .status(504, "504")
+                .took("2.000"),
+        );
+    }
+    reqs.sort_by_key(|r| r.t);
+    let mut access = Vec::new();
+    let mut errors = Vec::new();
+    for (n, r) in reqs.iter().enumerate() {
+        let conn = 1 + n as u64;
+        access.push(format!("{} {conn}", r.line()));
+        if r.status == 504 {
+            errors.push(error_line(r.t, conn, "upstream timed out (110: Connection timed out) while reading response header from upstream", r.path, a, r.host));
+        } else if r.t >= T0 + 900 && r.t < T0 + 960 {
+            // A line about a request that succeeded.
+            errors.push(error_line(r.t, conn, TOO_BIG, r.path, a, r.host));
+        }
+    }
+    let ap = dir.path().join("access.log");
+    let ep = dir.path().join("error.log");
+    std::fs::write(&ap, access.join("\n") + "\n").unwrap();
+    std::fs::write(&ep, errors.join("\n") + "\n").unwrap();
+    let r = analyze(&[&ap, &ep], &["--log-format", WITH_CONN]);
+    assert_eq!(r.incidents.len(), 1);
+    let d = &r.incidents[0].diagnosis;
+    assert_eq!(d.cause, "upstream_timeout", "{d:#?}");
+    assert!(
+        d.evidence
+            .iter()
+            .all(|e| e.signature.as_deref() != Some("nginx.upstream.too_big_header")),
+        "{:#?}",
+        d.evidence
+    );
+    // Both kinds of line are still listed as error groups.
+    assert_eq!(r.error_groups.len(), 2, "{:#?}", r.error_groups);
+    assert!(r.error_groups.iter().all(|g| g.signature.is_some()));
+}
+
+#[test]
+fn a_php_trace_over_several_lines_is_one_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let up = "unix:/run/php/php8.2-fpm.sock";
+    let mut reqs = steady(T0, T0 + 1200, 2, &[("shop.example", "/index.php", up)]);
+    let mut errors = Vec::new();
+    for t in T0 + 900..T0 + 940 {
+        reqs.push(
+            Req::ok(t, "shop.example", "/index.php", up)
+                .status(500, "500")
+                .took("0.050"),
+        );
+        let (y, mo, d) = civil_from_days(t.div_euclid(86_400));
+        let sod = t.rem_euclid(86_400);
+        errors.push(format!(
+            "{y}/{mo:02}/{d:02} {:02}:{:02}:{:02} [error] 31#31: *{t} FastCGI sent in stderr: \"PHP message: PHP Fatal error:  Uncaught Error: Call to undefined function render_cart() in /var/www/html/cart.php:{}",
+            sod / 3600, sod / 60 % 60, sod % 60, t % 7 + 10
+        ));
+        errors.push("Stack trace:".into());
+        errors.push("#0 /var/www/html/index.php(12): include()".into());
+        errors.push(format!("#1 {{main}}\" while reading response header from upstream, client: 203.0.113.7, server: shop.example, request: \"GET /index.php HTTP/1.1\", upstream: \"fastcgi://{up}:\", host: \"shop.example\""));
+    }
+    let ap = dir.path().join("access.log");
+    let ep = dir.path().join("error.log");
+    std::fs::write(&ap, log(reqs).join("\n") + "\n").unwrap();
+    std::fs::write(&ep, errors.join("\n") + "\n").unwrap();
+    let r = analyze(&[&ap, &ep], &[]);
+    let err_input = r.inputs.iter().find(|i| i.kind == "error").unwrap();
+    assert_eq!(
+        err_input.malformed, 0,
+        "continuation lines are part of their event"
+    );
+    assert_eq!(r.error_groups.len(), 1, "{:#?}", r.error_groups);
+    let g = &r.error_groups[0];
+    assert_eq!(g.count, 40);
+    assert!(
+        g.sample.contains("Stack trace:") && g.sample.contains("#1 {main}"),
+        "{}",
+        g.sample
+    );
+    assert_eq!(r.incidents.len(), 1);
+    assert_eq!(r.incidents[0].diagnosis.cause, "app_error");
+    assert!(
+        r.incidents[0]
+            .diagnosis
+            .evidence
+            .iter()
+            .any(|e| e.signature.is_some() && e.count == 40),
+        "{:#?}",
+        r.incidents[0].diagnosis.evidence
+    );
+}
