@@ -344,7 +344,15 @@ pub fn analyze(args: &AnalyzeArgs, plan: &Plan, user: &[AccessParser]) -> Result
         _ => i64::MIN,
     };
     let error_groups = groups.report(&plan.catalog, &sources, settle);
-    findings.extend(report::new_group_findings(&error_groups));
+    // Groups cited by an incident are told there; the others may be news of their own.
+    let cited: Vec<String> = correlator
+        .incident_evidence
+        .iter()
+        .flat_map(|j| j.groups.iter())
+        .filter_map(|g| groups.list.get(g.group as usize))
+        .map(|g| format!("{:016x}", g.fingerprint))
+        .collect();
+    findings.extend(report::new_group_findings(&error_groups, &cited));
     findings.extend(parse_health(&input_reports, &stats));
     Ok(Report {
         version: 1,

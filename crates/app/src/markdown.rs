@@ -162,9 +162,38 @@ pub fn render(r: &Report) -> String {
     totals(&mut o, r);
     incidents(&mut o, r);
     findings(&mut o, r);
+    error_groups(&mut o, r);
     tops(&mut o, r);
     inputs(&mut o, r);
     o
+}
+
+fn error_groups(o: &mut String, r: &Report) {
+    if r.error_groups.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "## Error groups ({})\n\n| count | kind | event | signature | seen | first at |\n\
+         | ---: | --- | --- | --- | --- | --- |",
+        r.error_groups.len()
+    );
+    for g in r.error_groups.iter().take(20) {
+        let _ = writeln!(
+            o,
+            "| {} | {} | {}{} | {} | {} | {} |",
+            g.count,
+            code(g.kind, Ctx::Table),
+            text(&g.title, Ctx::Table),
+            if g.new { " **new**" } else { "" },
+            g.signature
+                .as_deref()
+                .map_or(String::new(), |s| code(s, Ctx::Table)),
+            text(&period(&g.first_seen, &g.last_seen), Ctx::Table),
+            text(&format!("{}:{}", g.source, g.line), Ctx::Table)
+        );
+    }
+    o.push('\n');
 }
 
 fn header(o: &mut String, r: &Report) {

@@ -492,10 +492,10 @@ pub fn timeline_report(t: &Timeline, offset: i32) -> TimelineReport {
 const NEW_GROUP_MIN_EVENTS: u64 = 3;
 const NEW_GROUP_FINDINGS: usize = 20;
 
-pub fn new_group_findings(groups: &[ErrorGroupReport]) -> Vec<Finding> {
+pub fn new_group_findings(groups: &[ErrorGroupReport], cited: &[String]) -> Vec<Finding> {
     let mut v: Vec<&ErrorGroupReport> = groups
         .iter()
-        .filter(|g| g.new && g.count >= NEW_GROUP_MIN_EVENTS)
+        .filter(|g| g.new && g.count >= NEW_GROUP_MIN_EVENTS && !cited.contains(&g.fingerprint))
         .collect();
     v.sort_by(|a, b| a.first_seen.cmp(&b.first_seen));
     v.into_iter()

@@ -97,6 +97,7 @@ pub fn render(r: &Report, color: bool) -> String {
     timeline(&mut o, r, &st);
     incidents(&mut o, r, &st);
     findings(&mut o, r, &st);
+    error_groups(&mut o, r, &st);
     tops(&mut o, r, &st);
     o
 }
@@ -297,6 +298,52 @@ fn findings(o: &mut String, r: &Report, st: &Style) {
             _ => String::new(),
         };
         let _ = writeln!(o, "  {} {} {}", st.yellow(f.kind), st.dim(&when), f.summary);
+    }
+}
+
+/// Error-group rows shown; the JSON report has them all.
+const GROUP_ROWS: usize = 10;
+
+fn error_groups(o: &mut String, r: &Report, st: &Style) {
+    if r.error_groups.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        o,
+        "\n{} ({})",
+        st.bold("Error groups"),
+        r.error_groups.len()
+    );
+    for g in r.error_groups.iter().take(GROUP_ROWS) {
+        let sig = g
+            .signature
+            .as_deref()
+            .map_or(String::new(), |s| format!(" [{s}]"));
+        let new = if g.new { " new" } else { "" };
+        let _ = writeln!(
+            o,
+            "  {:>7}  {}  {}{}{}",
+            format!("×{}", thousands(g.count)),
+            st.dim(&format!(
+                "{} {} → {}",
+                g.kind,
+                short_time(&g.first_seen),
+                short_time(&g.last_seen)
+            )),
+            clip(&g.title, 140),
+            st.dim(&sig),
+            st.yellow(new)
+        );
+    }
+    if r.error_groups.len() > GROUP_ROWS {
+        let _ = writeln!(
+            o,
+            "  {}",
+            st.dim(&format!(
+                "… {} more in the JSON report",
+                r.error_groups.len() - GROUP_ROWS
+            ))
+        );
     }
 }
 

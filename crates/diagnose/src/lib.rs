@@ -200,7 +200,7 @@ pub fn diagnose(inc: &Incident, mut names: Names, logs: Option<LogEvidence<'_>>)
             };
             reasons.push(format!("{n} {what} {}, {}", s.id, via.describe()));
             for r in &s.remediation {
-                if remediation.len() < 4 && !remediation.contains(r) {
+                if remediation.len() < 3 && !remediation.contains(r) {
                     remediation.push(r.clone());
                 }
             }
@@ -283,10 +283,13 @@ pub fn diagnose(inc: &Incident, mut names: Names, logs: Option<LogEvidence<'_>>)
             inc.errors
         ));
     }
-    for r in remedy::remediation(cause, &names) {
-        if remediation.len() < 6 && !remediation.contains(&r) {
-            remediation.push(r);
-        }
+    // The first generic step names the incident's upstream or route; the signature's steps
+    // say what its message means; without a signature, the generic steps are all there is.
+    let generic = remedy::remediation(cause, &names);
+    if remediation.is_empty() {
+        remediation = generic;
+    } else if let Some(first) = generic.into_iter().next() {
+        remediation.insert(0, first);
     }
     let mut alternatives: Vec<(Cause, f64)> = Vec::new();
     for c in &cases {
