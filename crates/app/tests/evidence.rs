@@ -294,3 +294,72 @@ fn a_php_trace_over_several_lines_is_one_event() {
         r.incidents[0].diagnosis.evidence
     );
 }
+
+#[test]
+fn failed_over_attempts_are_a_finding_with_their_error_lines_and_posts_an_incident() {
+    // Server A refuses connections; nginx retries GETs on B (the client gets 200) but not
+    // POSTs, which are not idempotent: those reach the client as 502.
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = ("10.0.0.1:8080", "10.0.0.2:8080");
+    let pool = [
+        ("api.example", "/api/items", a),
+        ("api.example", "/api/items", b),
+    ];
+    let mut access = Vec::new();
+    let mut errors = Vec::new();
+    for t in T0..T0 + 1200 {
+        let broken = (T0 + 900..T0 + 1000).contains(&t);
+        for (host, path, up) in pool {
+            let r = if broken && up == a {
+                let mut r = Req::ok(t, host, path, a);
+                r.up_addr = format!("{a}, {b}");
+                r.up_status = "502, 200".into();
+                r.up_time = "0.000, 0.020".into();
+                errors.push(error_line(t, 0, REFUSED, path, a, host).replace("*0 ", ""));
+                r
+            } else {
+                Req::ok(t, host, path, up)
+            };
+            access.push(r.line());
+        }
+        if broken && t % 2 == 0 {
+            let r = Req::ok(t, "api.example", "/api/orders", a)
+                .status(502, "502")
+                .took("0.000");
+            access.push(r.line().replace("\"GET ", "\"POST "));
+            errors.push(
+                error_line(t, 0, REFUSED, "/api/orders", a, "api.example").replace("*0 ", ""),
+            );
+        } else {
+            access.push(
+                Req::ok(t, "api.example", "/api/orders", b)
+                    .line()
+                    .replace("\"GET ", "\"POST "),
+            );
+        }
+    }
+    let ap = dir.path().join("access.log");
+    let ep = dir.path().join("error.log");
+    std::fs::write(&ap, access.join("\n") + "\n").unwrap();
+    std::fs::write(&ep, errors.join("\n") + "\n").unwrap();
+    let r = analyze(&[&ap, &ep], &[]);
+
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.kind == "degraded_upstream")
+        .unwrap_or_else(|| panic!("no degraded_upstream finding: {:#?}", r.findings));
+    assert_eq!(f.scope.upstreams, vec![a.to_string()]);
+    let cited = f
+        .evidence
+        .iter()
+        .find(|e| e.signature.as_deref() == Some("nginx.upstream.connect_refused"))
+        .unwrap_or_else(|| panic!("no error-log evidence: {:#?}", f.evidence));
+    assert!(cited.count >= 100, "{cited:?}");
+
+    assert_eq!(r.incidents.len(), 1, "{:#?}", r.incidents);
+    let inc = &r.incidents[0];
+    assert_eq!(inc.scope.routes, vec!["/api/orders".to_string()]);
+    assert_eq!(inc.diagnosis.cause, "upstream_down");
+    assert_eq!(inc.errors, 50);
+}
