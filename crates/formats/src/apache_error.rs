@@ -37,16 +37,31 @@ pub fn parse_apache_error(line: &[u8]) -> Option<ErrorLine<'_>> {
             .position(|&b| b == b':')
             .unwrap_or(close)];
         out.pid = std::str::from_utf8(pid).ok()?.parse().ok()?;
+        if let Some(tid) = after[..close]
+            .windows(5)
+            .position(|w| w == b":tid ")
+            .map(|p| &after[p + 5..close])
+        {
+            out.tid = std::str::from_utf8(tid)
+                .ok()
+                .and_then(|t| t.parse().ok())
+                .unwrap_or(0);
+        }
         rest = after[close + 1..]
             .strip_prefix(b" ")
             .unwrap_or(&after[close + 1..]);
     }
     out.message = rest;
-    if let Some(at) = find(rest, b"[client ") {
+    if let Some(at) = find(rest, b"[client ").or_else(|| find(rest, b"[remote ")) {
         let after = &rest[at + 8..];
         let close = after.iter().position(|&b| b == b']').unwrap_or(after.len());
         out.client = &after[..close];
     }
+    // `AH01102: ` — the first `AH` and five digits followed by a colon.
+    out.code = rest
+        .windows(8)
+        .find(|w| w.starts_with(b"AH") && w[2..7].iter().all(u8::is_ascii_digit) && w[7] == b':')
+        .map_or(&rest[..0], |w| &w[..7]);
     Some(out)
 }
 

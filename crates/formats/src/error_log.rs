@@ -23,6 +23,13 @@ pub struct ErrorLine<'a> {
     pub connection: Option<u64>,
     /// The text before the context, including nginx's ` while <action>` phrase.
     pub message: &'a [u8],
+    /// nginx: the phase after ` while ` in the message (`connecting to upstream`, `reading
+    /// response header from upstream`, `SSL handshaking to upstream`…); empty when absent.
+    pub phase: &'a [u8],
+    /// Apache: the message id (`AH01102`); empty when absent.
+    pub code: &'a [u8],
+    /// nginx: the thread id after `#`; Apache: `tid`; 0 when absent.
+    pub tid: u64,
     pub client: &'a [u8],
     pub server: &'a [u8],
     pub request: &'a [u8],
@@ -59,7 +66,8 @@ pub fn parse_nginx_error(line: &[u8]) -> Option<ErrorLine<'_>> {
     }
     let rest = rest[close + 1..].strip_prefix(b" ")?;
     let (pid, rest) = digits(rest)?;
-    let (_tid, rest) = digits(rest.strip_prefix(b"#")?)?;
+    let (tid, rest) = digits(rest.strip_prefix(b"#")?)?;
+    out.tid = tid;
     let mut rest = rest.strip_prefix(b": ")?;
     out.pid = u32::try_from(pid).ok()?;
     if let Some(after) = rest.strip_prefix(b"*") {
@@ -74,7 +82,16 @@ pub fn parse_nginx_error(line: &[u8]) -> Option<ErrorLine<'_>> {
         }
         None => out.message = rest,
     }
+    out.phase = phase(out.message);
     Some(out)
+}
+
+/// The phase nginx names after the last ` while ` of a message.
+fn phase(message: &[u8]) -> &[u8] {
+    message
+        .windows(7)
+        .rposition(|w| w == b" while ")
+        .map_or(&message[..0], |p| &message[p + 7..])
 }
 
 /// Where `, client: ` starts: the context nginx appends after the message.

@@ -1,6 +1,6 @@
 //! nginx error-log lines: loggen's samples and the signature catalog's.
 
-use faultline_formats::parse_nginx_error;
+use faultline_formats::{parse_apache_error, parse_nginx_error};
 
 const T0: i64 = 1_710_230_400; // 2024-03-12T08:00:00 read as UTC
 
@@ -29,6 +29,7 @@ fn connection_refused_with_upstream() {
 fn no_live_upstreams_with_referrer() {
     let l = parse_nginx_error(br#"2024/03/12 08:33:33 [error] 2812#2812: *488321 no live upstreams while connecting to upstream, client: 35.184.145.32, server: api.example.com, request: "GET /api/v1/carts?page=2 HTTP/1.1", upstream: "http://orders_backend/api/v1/carts?page=2", host: "api.example.com", referrer: "https://shop.example.com/""#).unwrap();
     assert_eq!(l.message, b"no live upstreams while connecting to upstream");
+    assert_eq!(l.phase, b"connecting to upstream");
     assert_eq!(l.upstream, b"http://orders_backend/api/v1/carts?page=2");
     assert_eq!(l.host, b"api.example.com");
     assert_eq!(l.pid, 2812);
@@ -97,4 +98,26 @@ fn access_lines_are_not_error_lines() {
     )
     .is_none());
     assert!(parse_nginx_error(b"Traceback (most recent call last):").is_none());
+}
+
+#[test]
+fn the_phase_and_thread_are_read() {
+    let l = parse_nginx_error(br#"2024/03/12 08:01:11 [error] 2811#2817: *78725 upstream timed out (110: Connection timed out) while reading response header from upstream, client: 118.9.22.7, server: a, request: "GET / HTTP/1.1", upstream: "http://10.0.8.12:3000/", host: "a""#).unwrap();
+    assert_eq!(l.phase, b"reading response header from upstream");
+    assert_eq!(l.tid, 2817);
+    let l = parse_nginx_error(b"2024/03/12 08:01:11 [notice] 1#1: signal process started").unwrap();
+    assert_eq!(l.phase, b"");
+}
+
+#[test]
+fn apache_module_level_ids_and_code_are_read() {
+    let l = parse_apache_error(b"[Wed Nov 25 00:05:07.994074 2026] [proxy_http:error] [pid 9932:tid 9951] (70007)The timeout specified has expired: [client 198.51.100.27:0] AH01102: error reading status line from remote server 127.0.0.1:41795").unwrap();
+    assert_eq!(l.server, b"proxy_http");
+    assert_eq!(l.level, b"error");
+    assert_eq!((l.pid, l.tid), (9932, 9951));
+    assert_eq!(l.client, b"198.51.100.27:0");
+    assert_eq!(l.code, b"AH01102");
+    let l = parse_apache_error(b"[Wed Nov 25 00:03:40.107795 2026] [mpm_event:notice] [pid 9924:tid 9924] AH00489: Apache/2.4.71 (Debian) configured -- resuming normal operations").unwrap();
+    assert_eq!(l.code, b"AH00489");
+    assert_eq!(l.client, b"");
 }
