@@ -348,6 +348,7 @@ pub fn analyze(args: &AnalyzeArgs, plan: &Plan, user: &[AccessParser]) -> Result
     let cited: Vec<String> = correlator
         .incident_evidence
         .iter()
+        .chain(&correlator.degraded_evidence)
         .flat_map(|j| j.groups.iter())
         .filter_map(|g| groups.list.get(g.group as usize))
         .map(|g| format!("{:016x}", g.fingerprint))
@@ -507,7 +508,7 @@ fn other_report(
                 }
                 // A message that went on over several lines (e.g. a stack trace PHP-FPM
                 // sent through FastCGI): part of the event before it.
-                _ if line.len() <= pipeline::MAX_LINE && pending.continue_with(line) => {
+                _ if line.len() <= pipeline::MAX_LINE && pending.continue_with(line, apache) => {
                     st.parsed += 1;
                 }
                 _ => {

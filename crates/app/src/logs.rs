@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 use faultline_aggregate::{route_into, RoutePatterns};
 use faultline_diagnose::correlate::{upstream_addr, Origin};
 use faultline_diagnose::{Catalog, Correlator, EventFacts};
-use faultline_formats::ErrorLine;
+use faultline_formats::{parse_nginx_error_tail, ErrorLine};
 use faultline_model::{format_rfc3339, join, EventTime};
 use rustc_hash::FxHashMap;
 
@@ -174,7 +174,6 @@ impl Pending {
         self.message.clear();
         push_capped(&mut self.message, e.message);
         self.host.clear();
-        self.host.extend_from_slice(e.host);
         self.upstream.clear();
         self.path.clear();
         if apache {
@@ -182,25 +181,40 @@ impl Pending {
                 self.upstream.extend_from_slice(addr);
             }
         } else {
-            self.upstream.extend_from_slice(upstream_addr(e.upstream));
-            // `GET /path?q HTTP/1.1` → `/path?q`
-            let mut parts = e.request.split(|&b| b == b' ');
-            let _method = parts.next();
-            if let Some(target) = parts.next() {
-                let end = target
-                    .iter()
-                    .position(|&b| b == b'?')
-                    .unwrap_or(target.len());
-                self.path.extend_from_slice(&target[..end]);
-            }
+            self.set_context(e);
+        }
+    }
+
+    /// The upstream, host and path an nginx line's context names.
+    fn set_context(&mut self, e: &ErrorLine<'_>) {
+        self.host.clear();
+        self.host.extend_from_slice(e.host);
+        self.upstream.clear();
+        self.upstream.extend_from_slice(upstream_addr(e.upstream));
+        // `GET /path?q HTTP/1.1` → `/path`
+        self.path.clear();
+        let mut parts = e.request.split(|&b| b == b' ');
+        let _method = parts.next();
+        if let Some(target) = parts.next() {
+            let end = target
+                .iter()
+                .position(|&b| b == b'?')
+                .unwrap_or(target.len());
+            self.path.extend_from_slice(&target[..end]);
         }
     }
 
     /// Adds a physical line that continues the message; false when it cannot (no event, or
     /// too many lines already).
-    pub fn continue_with(&mut self, raw: &[u8]) -> bool {
+    pub fn continue_with(&mut self, raw: &[u8], apache: bool) -> bool {
         if self.at.is_none() || self.lines >= MAX_CONTINUATION {
             return false;
+        }
+        // nginx appends the request's context after the message's last line.
+        if !apache && self.upstream.is_empty() && self.host.is_empty() {
+            if let Some(tail) = parse_nginx_error_tail(raw) {
+                self.set_context(&tail);
+            }
         }
         self.lines += 1;
         push_capped(&mut self.raw, b"\n");
@@ -254,6 +268,7 @@ impl Pending {
             conn: self.conn,
             rids: &rids,
             upstream: &self.upstream,
+            upstream_always_named: !apache,
             host: &self.host,
             route: &route,
             text: &text,

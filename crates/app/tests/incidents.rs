@@ -236,3 +236,18 @@ fn servers_retried_at_nginx_pace_are_a_degraded_upstream() {
     assert_eq!(outcome.degraded[0].count, 72);
     assert_eq!(outcome.degraded[0].failed_status.get(&502), Some(&72));
 }
+
+#[test]
+fn a_few_failovers_in_two_minutes_are_no_finding() {
+    let mut reqs = background(600);
+    // A restart: the server refuses a few attempts, retried elsewhere, then is back.
+    for t in [T0 + 100, T0 + 101, T0 + 130, T0 + 190, T0 + 215] {
+        let mut r = Req::ok(t, API, "/api/orders/17", "10.0.0.3:8080, 10.0.0.1:8080");
+        r.up_status = "502, 200".into();
+        r.up_time = "0.000, 0.020".into();
+        reqs.push(r);
+    }
+    let outcome = run(&log(reqs), 1000, "extended");
+    assert!(outcome.incidents.is_empty());
+    assert!(outcome.degraded.is_empty(), "{:?}", outcome.degraded);
+}

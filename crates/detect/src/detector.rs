@@ -20,8 +20,9 @@ type HostRoute = (Box<[u8]>, Box<[u8]>);
 
 /// Failed-over attempts on one server within [`DEGRADED_WINDOW`] that open a degraded finding.
 /// nginx stops trying a server after `max_fails` (1–3) failures per `fail_timeout` (10 s),
-/// so a broken server shows a steady few failovers per 10 s, not a burst.
-const DEGRADED_BURST: usize = 12;
+/// so a broken server shows a steady few failovers per 10 s, not a burst; on a quiet site
+/// fewer. A healthy server has none, so a handful in two minutes is already a finding.
+const DEGRADED_BURST: usize = 6;
 const DEGRADED_WINDOW: i64 = 120;
 
 #[derive(Debug, Default)]

@@ -67,6 +67,9 @@ pub struct EventFacts<'a> {
     pub rids: &'a [u64],
     /// `host:port` of the upstream the event names (empty when none).
     pub upstream: &'a [u8],
+    /// The log names the upstream of every line about one (nginx does), so an empty
+    /// `upstream` means the proxy answered on its own.
+    pub upstream_always_named: bool,
     pub host: &'a [u8],
     /// The route template of the request the event names (empty when none).
     pub route: &'a [u8],
@@ -167,6 +170,8 @@ struct Target {
     upstreams: Vec<Vec<u8>>,
     hosts: Vec<Vec<u8>>,
     routes: Vec<Vec<u8>>,
+    /// Some member's 5xx had no upstream attempt (the proxy answered itself).
+    local: bool,
 }
 
 /// How far from a keyed line's incident an event may be: connection numbers restart with the
@@ -228,8 +233,10 @@ impl Correlator {
                 upstreams: Vec::new(),
                 hosts: Vec::new(),
                 routes: Vec::new(),
+                local: false,
             };
             for m in &inc.members {
+                t.local |= m.key.upstream.is_empty();
                 push_unique(&mut t.upstreams, member_upstream(&m.key.upstream));
                 push_unique(&mut t.hosts, m.key.host.to_vec());
                 push_unique(&mut t.routes, m.key.route.to_vec());
@@ -251,6 +258,7 @@ impl Correlator {
                 upstreams: vec![member_upstream(&d.upstream)],
                 hosts: d.hosts.iter().map(|h| h.to_vec()).collect(),
                 routes: d.routes.iter().map(|r| r.to_vec()).collect(),
+                local: false,
             });
         }
         Correlator {
@@ -347,6 +355,12 @@ impl Correlator {
 /// `Scope` when everything the event names agrees with the target (and it names something),
 /// `Time` when it names nothing comparable, `None` when something disagrees.
 fn scope_join(t: &Target, f: &EventFacts<'_>) -> Option<Via> {
+    // A proxy names the upstream of every line about one: a line that names none is about
+    // the proxy's own work (a request limit, a file, a client) and explains only 5xx the
+    // proxy answered itself.
+    if f.upstream_always_named && f.upstream.is_empty() && !t.local {
+        return None;
+    }
     let mut compared = false;
     for (have, want) in [
         (f.upstream, &t.upstreams),

@@ -86,6 +86,21 @@ pub fn parse_nginx_error(line: &[u8]) -> Option<ErrorLine<'_>> {
     Some(out)
 }
 
+/// The last physical line of a message that ran over several lines (nginx writes what
+/// FastCGI sent with its newlines): the context nginx appended after it (`…" while reading
+/// response header from upstream, client: X, server: Y, request: "…", upstream: "…"`).
+/// `None` when the line carries no context. Time, level and pid stay empty.
+pub fn parse_nginx_error_tail(line: &[u8]) -> Option<ErrorLine<'_>> {
+    let end = context_start(line)?;
+    let mut out = ErrorLine {
+        message: &line[..end],
+        ..ErrorLine::default()
+    };
+    context(&line[end + 2..], &mut out);
+    out.phase = phase(out.message);
+    Some(out)
+}
+
 /// The phase nginx names after the last ` while ` of a message.
 fn phase(message: &[u8]) -> &[u8] {
     message
