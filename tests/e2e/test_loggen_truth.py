@@ -17,12 +17,16 @@ from helpers import REPO, describe, incident_line, incidents_text, ts
 LINES = 200_000
 MANIFEST = REPO / "tools" / "loggen" / "Cargo.toml"
 
-# The default schedule's incidents that faultline must diagnose, and the cause it must name.
+# The default schedule's incidents that faultline must diagnose, and the causes it may name
+# (loggen's kinds mapped to the contract's causes).
 EXPECTED = {
-    "INC-2": ("upstream_refused", "upstream_down"),
-    "INC-3": ("upstream_timeout", "upstream_timeout"),
-    "INC-5": ("deploy_500", "app_error"),
+    "INC-2": ("upstream_refused", {"upstream_down"}),
+    "INC-3": ("upstream_timeout", {"upstream_timeout"}),
+    "INC-4": ("overload", {"overload", "rate_limited"}),
+    "INC-5": ("deploy_500", {"app_error"}),
 }
+# Failed attempts that retries hid from clients: a finding, not an incident.
+DEGRADED = {"INC-1": "upstream_partial"}
 
 
 @pytest.fixture(scope="session")
@@ -101,7 +105,7 @@ def test_injected_incident_is_found_with_its_cause(reports, generated, variant, 
     hi = max(truth["end_epoch"], ts(truth["last_affected"])) + 2
     doc = reports[variant]
     overlapping = [i for i in doc["incidents"] if ts(i["start"]) <= hi and ts(i["end"]) >= lo]
-    assert any(i["diagnosis"]["cause"] == cause for i in overlapping), (
+    assert any(i["diagnosis"]["cause"] in cause for i in overlapping), (
         f"{inc_id} ({kind}, {truth['start']} .. {truth['end']}, scope {truth['scope']}) "
         f"should be reported as {cause}; overlapping:\n"
         + ("\n".join("  " + incident_line(i) for i in overlapping) or "  (none)")
@@ -112,3 +116,21 @@ def test_compression_does_not_change_the_analysis(reports):
     plain, gz = reports["plain"], reports["gz"]
     assert [i["id"] for i in gz["incidents"]] == [i["id"] for i in plain["incidents"]]
     assert gz["totals"] == plain["totals"]
+
+
+@pytest.mark.parametrize("variant", ["plain", "gz"])
+@pytest.mark.parametrize("inc_id", sorted(DEGRADED))
+def test_hidden_failures_are_a_degraded_upstream_finding(reports, generated, variant, inc_id):
+    truth = next(i for i in generated[variant][2]["incidents"] if i["id"] == inc_id)
+    assert truth["kind"] == DEGRADED[inc_id]
+    lo = min(truth["start_epoch"], ts(truth["first_affected"])) - 2
+    hi = max(truth["end_epoch"], ts(truth["last_affected"])) + 2
+    doc = reports[variant]
+    found = [f for f in doc["findings"] if f["kind"] == "degraded_upstream"
+             and ts(f["start"]) <= hi and ts(f["end"]) >= lo]
+    assert found, f"no degraded_upstream finding in {truth['start']} .. {truth['end']}: {doc['findings']}"
+    servers = set(truth["scope"]["servers"])
+    assert any(set(f["scope"]["upstreams"]) & servers for f in found), found
+    # The error log's refused connections are cited as evidence.
+    assert any(e.get("signature") == "nginx.upstream.connect_refused"
+               for f in found for e in f["evidence"]), found

@@ -19,6 +19,9 @@
 //! - [`parse_nginx_error`] → [`ErrorLine`]: nginx error-log lines.
 //! - [`detect`] → [`Detection`]: access log (and which format), error log, or plain text.
 //! - [`unescape`]: nginx's (and Apache's) `\xHH` escapes decoded for display only.
+//! - [`Joiner`] → [`AppEvent`], [`fingerprint`] → [`Fingerprint`]: application logs' lines
+//!   joined into events (stack traces, panics, fatal errors) and grouped by failure
+//!   ([`applog`]).
 //!
 //! A line that does not parse is a [`ParseError`] with a static reason, to be counted by the
 //! caller; a format that cannot be compiled is a [`FormatError`].
@@ -51,6 +54,7 @@
 mod access;
 mod apache;
 mod apache_error;
+pub mod applog;
 mod bytes;
 mod detect;
 mod error_log;
@@ -62,8 +66,9 @@ mod time;
 
 pub use access::AccessParser;
 pub use apache_error::parse_apache_error;
+pub use applog::{fingerprint, is_continuation_of_error_log, AppEvent, Fingerprint, Joiner, Level};
 pub use detect::{detect, Detection, Kind};
-pub use error_log::{parse_nginx_error, parse_nginx_error_tail, ErrorLine};
+pub use error_log::{parse_nginx_error, ErrorLine};
 pub use escape::unescape;
 pub use faultline_model::Record;
 pub use json::{JsonField, JsonKey, JsonMapping};
