@@ -68,7 +68,7 @@ pub use access::AccessParser;
 pub use apache_error::parse_apache_error;
 pub use applog::{fingerprint, is_continuation_of_error_log, AppEvent, Fingerprint, Joiner, Level};
 pub use detect::{detect, Detection, Kind};
-pub use error_log::{parse_nginx_error, ErrorLine};
+pub use error_log::{parse_nginx_error, parse_nginx_error_tail, ErrorLine};
 pub use escape::unescape;
 pub use faultline_model::Record;
 pub use json::{JsonField, JsonKey, JsonMapping};
