@@ -10,6 +10,7 @@ use faultline_diagnose::{Correlator, LogEvidence};
 use faultline_formats::{parse_apache_error, parse_nginx_error, AccessParser, JsonMapping, Kind};
 
 use crate::logs::{Groups, LogContext, Pending};
+use faultline_formats::Joiner;
 
 /// Seconds an error- or app-log event may lie outside an incident's first and last 5xx line
 /// and still be joined to it by time: proxies log the error when it happens and the access
@@ -267,6 +268,10 @@ pub fn analyze(args: &AnalyzeArgs, plan: &Plan, user: &[AccessParser]) -> Result
         .unwrap_or(0);
     let mut assumptions = plan.notes.clone();
     let mut input_reports = Vec::with_capacity(slots.len());
+    // Syslog-style app logs write no year: take the access log's.
+    let year = outcome.window.map(|w| {
+        faultline_model::civil_from_days((w.0.secs + w.0.offset as i64).div_euclid(86_400)).0 as i32
+    });
     let mut ctx = LogContext {
         catalog: &plan.catalog,
         patterns: &plan.options.patterns,
@@ -279,8 +284,15 @@ pub fn analyze(args: &AnalyzeArgs, plan: &Plan, user: &[AccessParser]) -> Result
             (_, Some(d)) => access_report(&sources[i], d, &stats[i]),
             (Slot::Opened(o), None) => {
                 let o = *o;
-                let (rep, assumption) =
-                    other_report(o, i as u32, zone, &outcome.offsets, &mut stats[i], &mut ctx);
+                let (rep, assumption) = other_report(
+                    o,
+                    i as u32,
+                    year,
+                    zone,
+                    &outcome.offsets,
+                    &mut stats[i],
+                    &mut ctx,
+                );
                 if let Some(a) = assumption {
                     if !assumptions.contains(&a) {
                         assumptions.push(a);
@@ -457,9 +469,47 @@ fn failed_report(path: &str, error: String) -> InputReport {
 
 /// Error and application logs: every event matched, grouped and joined to the incidents
 /// (see [`crate::logs`]); error-log times widen the window.
+/// One application event: its time made UTC (a timestamp without an offset is read like an
+/// error log's), then matched, grouped and joined.
+fn app_event(
+    ev: &faultline_formats::AppEvent,
+    last: &mut Option<EventTime>,
+    source: u32,
+    zone: Option<&Zone>,
+    offsets: &[(i64, i32)],
+    st: &mut InputStats,
+    ctx: &mut LogContext<'_>,
+) {
+    let at = match ev.time {
+        Some((local, Some(offset))) => Some(EventTime {
+            secs: local - offset as i64,
+            offset,
+        }),
+        Some((local, None)) => {
+            let offset = zone.map_or_else(
+                || crate::engine::offset_near(offsets, local),
+                |z| z.offset_at(local),
+            );
+            Some(EventTime {
+                secs: local - offset as i64,
+                offset,
+            })
+        }
+        None => *last,
+    };
+    let Some(at) = at else { return };
+    if ev.time.is_some() {
+        *last = Some(at);
+        st.widen(Some(at), Some(at));
+    }
+    crate::logs::offer_app_event(ev, at, source, ctx);
+}
+
+#[allow(clippy::too_many_arguments)]
 fn other_report(
     mut o: Opened,
     source: u32,
+    year: Option<i32>,
     zone: Option<&Zone>,
     offsets: &[(i64, i32)],
     st: &mut InputStats,
@@ -471,6 +521,13 @@ fn other_report(
     o.reader.set_capacity(pipeline::CHUNK_BYTES);
     let mut used: Vec<i32> = Vec::new();
     let mut pending = Pending::default();
+    let mut joiner = match year {
+        Some(y) => Joiner::with_year(y),
+        None => Joiner::new(),
+    };
+    // The time of the last event that had one: events without a timestamp (a panic on
+    // stderr) happened then.
+    let mut app_time: Option<EventTime> = None;
     loop {
         for raw in buf.split(|&b| b == b'\n') {
             let line = inputs::trim_eol(raw);
@@ -481,6 +538,9 @@ fn other_report(
             st.lines += 1;
             if !is_error {
                 st.parsed += 1;
+                if let Some(ev) = joiner.push(st.physical, line) {
+                    app_event(&ev, &mut app_time, source, zone, offsets, st, ctx);
+                }
                 continue;
             }
             let parsed = if apache {
@@ -541,6 +601,9 @@ fn other_report(
         }
     }
     pending.flush(source, apache, ctx);
+    if let Some(ev) = joiner.finish() {
+        app_event(&ev, &mut app_time, source, zone, offsets, st, ctx);
+    }
     let used: Vec<String> = used.into_iter().map(format_offset).collect();
     let assumption = (is_error && !used.is_empty()).then(|| match zone {
         Some(z) => format!(

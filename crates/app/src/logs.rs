@@ -7,6 +7,7 @@ use std::sync::OnceLock;
 use faultline_aggregate::{route_into, RoutePatterns};
 use faultline_diagnose::correlate::{upstream_addr, Origin};
 use faultline_diagnose::{Catalog, Correlator, EventFacts};
+use faultline_formats::applog::{self, AppEvent, Level};
 use faultline_formats::{parse_nginx_error_tail, ErrorLine};
 use faultline_model::{format_rfc3339, join, EventTime};
 use rustc_hash::FxHashMap;
@@ -317,51 +318,64 @@ fn apache_upstream(message: &[u8]) -> Option<&[u8]> {
         .map(|m| m.as_bytes())
 }
 
-/// A stable fingerprint of an error-log message: numbers, addresses and quoted values masked,
-/// the request context already cut off by the parser.
-fn fingerprint(message: &[u8], apache: bool) -> (u64, String) {
-    let first = message.split(|&b| b == b'\n').next().unwrap_or(b"");
-    // Apache: `[client 1.2.3.4:5] AH01102: …` — the client part varies.
-    let body = if apache {
-        match first.windows(2).position(|w| w == b"] ") {
-            Some(p) if first.starts_with(b"[client ") || first.starts_with(b"[remote ") => {
-                &first[p + 2..]
-            }
-            _ => first,
-        }
-    } else {
-        first
-    };
-    let mut masked = Vec::with_capacity(body.len());
-    let mut i = 0;
-    while i < body.len() {
-        let b = body[i];
-        if b.is_ascii_digit() {
-            // A number (with dots, colons or hex letters following: addresses, ports).
-            while i < body.len()
-                && (body[i].is_ascii_hexdigit() || matches!(body[i], b'.' | b':' | b'x'))
-            {
-                i += 1;
-            }
-            // `(111: Connection refused)`, `port 80.`: the separator is not part of it.
-            while matches!(body[i - 1], b'.' | b':') {
-                i -= 1;
-            }
-            masked.extend_from_slice(b"{n}");
-            continue;
-        }
-        if b == b'"' {
-            if let Some(end) = body[i + 1..].iter().position(|&c| c == b'"') {
-                masked.extend_from_slice(b"\"{s}\"");
-                i += end + 2;
-                continue;
-            }
-        }
-        masked.push(b);
-        i += 1;
+/// The fingerprint of an error-log message (the request context already cut off by the
+/// parser; Apache's `[client …]` is masked with the other addresses).
+fn fingerprint(message: &[u8], _apache: bool) -> (u64, String) {
+    let fp = applog::fingerprint(&String::from_utf8_lossy(message), "log");
+    (fp.hash, fp.title)
+}
+
+/// An application-log event: matched, grouped and offered to the correlator. Records below
+/// warning level that match no signature are left out.
+pub fn offer_app_event(ev: &AppEvent, at: EventTime, source: u32, ctx: &mut LogContext<'_>) {
+    let sig = ctx.catalog.best_line_match(ev.text.as_bytes());
+    let notable = ev.kind != "log" || ev.level.is_some_and(|l| l >= Level::Warn);
+    if sig.is_none() && !notable {
+        return;
     }
-    let title = clean_text(&masked);
-    (join::id_key(&masked), title)
+    let fp = applog::fingerprint(&ev.text, ev.kind);
+    let group = ctx.groups.add(
+        fp.hash,
+        ev.kind,
+        || fp.title,
+        || clean_text(ev.text.as_bytes()),
+        at,
+        source,
+        ev.line,
+        sig,
+    );
+    let mut rids = Vec::new();
+    if ctx.correlator.wants_request_ids() {
+        join::for_each_id_token(ev.text.as_bytes(), |k| rids.push(k));
+    }
+    let text = evidence_text(app_headline(ev).as_bytes());
+    ctx.correlator.offer(&EventFacts {
+        source,
+        line: ev.line,
+        secs: at.secs,
+        origin: Origin::AppLog,
+        signature: sig,
+        group,
+        conn: 0,
+        rids: &rids,
+        upstream: b"",
+        upstream_always_named: false,
+        host: b"",
+        route: b"",
+        text: &text,
+    });
+}
+
+/// The line of an event worth quoting: for a trace, its exception line (the last line of a
+/// Python traceback, the first of the others); for a record, the record.
+fn app_headline(ev: &AppEvent) -> &str {
+    let lines = || ev.text.lines().filter(|l| !l.trim().is_empty());
+    match ev.kind {
+        "python.traceback" => lines()
+            .rfind(|l| !l.starts_with(' ') && !l.starts_with("Traceback"))
+            .unwrap_or(&ev.text),
+        _ => lines().next().unwrap_or(&ev.text),
+    }
 }
 
 #[cfg(test)]
@@ -382,12 +396,10 @@ mod tests {
             b"connect() failed (111: Connection refused) while connecting to upstream",
             false,
         );
-        let b = fingerprint(
-            b"connect() failed (111: Connection refused) while connecting to upstream",
+        let c = fingerprint(
+            b"upstream timed out (110: Connection timed out) while reading response header from upstream",
             false,
         );
-        let c = fingerprint(b"upstream timed out (110: Connection timed out) while reading response header from upstream", false);
-        assert_eq!(a, b);
         assert_ne!(a.0, c.0);
         let x = fingerprint(b"[client 1.2.3.4:5] AH01102: error reading status line from remote server 127.0.0.1:4100", true);
         let y = fingerprint(b"[client 9.8.7.6:0] AH01102: error reading status line from remote server 127.0.0.1:4200", true);

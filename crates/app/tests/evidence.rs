@@ -363,3 +363,156 @@ fn failed_over_attempts_are_a_finding_with_their_error_lines_and_posts_an_incide
     assert_eq!(inc.diagnosis.cause, "upstream_down");
     assert_eq!(inc.errors, 50);
 }
+
+/// `2024-03-12 08:15:00,123 +0000` as Python logging writes it with `%z`.
+fn py_time(t: i64) -> String {
+    let (y, mo, d) = civil_from_days(t.div_euclid(86_400));
+    let sod = t.rem_euclid(86_400);
+    format!(
+        "{y}-{mo:02}-{d:02} {:02}:{:02}:{:02},123 +0000",
+        sod / 3600,
+        sod / 60 % 60,
+        sod % 60
+    )
+}
+
+fn traceback(t: i64, path: &str, exc: &str) -> String {
+    format!(
+        "{} ERROR app: Exception on {path} [GET]\nTraceback (most recent call last):\n  File \"/srv/app/views.py\", line 41, in orders\n    rows = session.execute(query)\n  File \"/srv/app/db.py\", line 12, in execute\n    conn = pool.connect()\n{exc}",
+        py_time(t)
+    )
+}
+
+#[test]
+fn application_tracebacks_name_the_dependency_that_failed() {
+    // The app answers 500 because its database pool is exhausted; the access log can only
+    // say "the application failed", its own log says why.
+    let dir = tempfile::tempdir().unwrap();
+    let up = "10.0.0.5:8000";
+    let mut reqs = steady(T0, T0 + 1200, 3, &[("api.example", "/api/orders", up)]);
+    let mut app = Vec::new();
+    for t in T0..T0 + 1200 {
+        if t % 120 == 0 {
+            app.push(format!("{} INFO app: worker alive", py_time(t)));
+        }
+        if (T0 + 900..T0 + 960).contains(&t) {
+            reqs.push(
+                Req::ok(t, "api.example", "/api/orders", up)
+                    .status(500, "500")
+                    .took("0.300"),
+            );
+            app.push(traceback(t, "/api/orders", &format!(
+                "sqlalchemy.exc.TimeoutError: QueuePool limit of size 5 overflow 10 reached, connection timed out, timeout 0.{:02} (Background on this error at: https://sqlalche.me/e/20/3o7r)",
+                t % 90 + 10
+            )));
+        }
+    }
+    let ap = dir.path().join("access.log");
+    let lp = dir.path().join("app.log");
+    std::fs::write(&ap, log(reqs).join("\n") + "\n").unwrap();
+    std::fs::write(&lp, app.join("\n") + "\n").unwrap();
+
+    // Without the app log: the application failed.
+    let r = analyze(&[&ap], &[]);
+    assert_eq!(r.incidents[0].diagnosis.cause, "app_error");
+
+    let r = analyze(&[&ap, &lp], &[]);
+    assert_eq!(r.incidents.len(), 1);
+    let d = &r.incidents[0].diagnosis;
+    assert_eq!(d.cause, "dependency_failure", "{d:#?}");
+    let ev = &d.evidence[0];
+    assert_eq!(
+        ev.signature.as_deref(),
+        Some("sqlalchemy.queuepool_timeout")
+    );
+    assert_eq!(ev.count, 60);
+    assert!(ev.source.ends_with("app.log"));
+    assert!(
+        ev.text
+            .starts_with("sqlalchemy.exc.TimeoutError: QueuePool limit"),
+        "{}",
+        ev.text
+    );
+    let lines: Vec<&str> = app_text(&lp);
+    assert!(lines[ev.line as usize - 1].contains("ERROR app: Exception on /api/orders"));
+    assert!(
+        d.reasons[0].contains("application-log events match sqlalchemy.queuepool_timeout"),
+        "{:?}",
+        d.reasons
+    );
+    assert!(
+        d.alternatives.iter().any(|a| a.cause == "app_error"),
+        "{:?}",
+        d.alternatives
+    );
+
+    // The 60 tracebacks are one group: numbers in the message do not split it.
+    let g: Vec<_> = r
+        .error_groups
+        .iter()
+        .filter(|g| g.kind == "python.traceback")
+        .collect();
+    assert_eq!(g.len(), 1, "{:#?}", r.error_groups);
+    assert_eq!(g[0].count, 60);
+    assert!(g[0].new);
+    assert!(g[0].sample.contains("Traceback (most recent call last):"));
+    let app_input = r.inputs.iter().find(|i| i.kind == "app").unwrap();
+    assert_eq!(app_input.malformed, 0);
+}
+
+fn app_text(p: &Path) -> Vec<&'static str> {
+    let s: &'static str = Box::leak(std::fs::read_to_string(p).unwrap().into_boxed_str());
+    s.lines().collect()
+}
+
+#[test]
+fn a_worker_timeout_behind_a_premature_close_means_the_app_was_too_slow() {
+    // gunicorn kills a worker after its 30 s timeout; nginx sees the connection close
+    // before a response header and answers 502. Neither log alone says "slow".
+    let dir = tempfile::tempdir().unwrap();
+    let up = "10.0.0.7:8000";
+    let mut reqs = steady(T0, T0 + 1200, 3, &[("api.example", "/api/report", up)]);
+    let mut errors = Vec::new();
+    let mut app = Vec::new();
+    for t in T0 + 900..T0 + 960 {
+        reqs.push(
+            Req::ok(t, "api.example", "/api/report", up)
+                .status(502, "502")
+                .took("30.001"),
+        );
+        errors.push(error_line(t, 0, "upstream prematurely closed connection while reading response header from upstream", "/api/report", up, "api.example").replace("*0 ", ""));
+        let (y, mo, d) = civil_from_days(t.div_euclid(86_400));
+        let sod = t.rem_euclid(86_400);
+        app.push(format!(
+            "[{y}-{mo:02}-{d:02} {:02}:{:02}:{:02} +0000] [1] [CRITICAL] WORKER TIMEOUT (pid:{})",
+            sod / 3600,
+            sod / 60 % 60,
+            sod % 60,
+            100 + t % 50
+        ));
+    }
+    let ap = dir.path().join("access.log");
+    let ep = dir.path().join("error.log");
+    let lp = dir.path().join("gunicorn.log");
+    std::fs::write(&ap, log(reqs).join("\n") + "\n").unwrap();
+    std::fs::write(&ep, errors.join("\n") + "\n").unwrap();
+    std::fs::write(&lp, app.join("\n") + "\n").unwrap();
+
+    let r = analyze(&[&ap, &ep], &[]);
+    assert_eq!(r.incidents[0].diagnosis.cause, "upstream_reset");
+
+    let r = analyze(&[&ap, &ep, &lp], &[]);
+    let d = &r.incidents[0].diagnosis;
+    assert_eq!(d.cause, "upstream_timeout", "{d:#?}");
+    assert!(
+        d.reasons[0].contains("gunicorn.worker_timeout") && d.reasons[0].contains("too slow"),
+        "{:?}",
+        d.reasons
+    );
+    let cited: Vec<&str> = d
+        .evidence
+        .iter()
+        .filter_map(|e| e.signature.as_deref())
+        .collect();
+    assert!(cited.contains(&"gunicorn.worker_timeout"), "{cited:?}");
+}
