@@ -671,7 +671,14 @@ fn no_usable_input(slots: &[Slot], sources: &[String]) -> Fatal {
         let what = match slot {
             Slot::Failed(e) => e.clone(),
             Slot::Opened(o) => match o.detection.kind {
-                Kind::Error => "an nginx error log (it needs an access log beside it)".into(),
+                Kind::Error => format!(
+                    "an {} error log (it needs an access log beside it)",
+                    if o.detection.format == "apache" {
+                        "Apache"
+                    } else {
+                        "nginx"
+                    }
+                ),
                 _ if o.detection.sampled == 0 => "empty".into(),
                 _ => format!(
                     "none of its first {} lines is in a known access-log format",

@@ -139,6 +139,8 @@ pub struct Pending {
     upstream: Vec<u8>,
     host: Vec<u8>,
     path: Vec<u8>,
+    /// Apache's message id (`AH01102`): kept in the fingerprint, which masks numbers.
+    code: Vec<u8>,
     lines: u32,
 }
 
@@ -170,6 +172,8 @@ impl Pending {
         self.conn = e.connection.unwrap_or(0);
         self.level_rank = level_rank(e.level);
         self.lines = 1;
+        self.code.clear();
+        self.code.extend_from_slice(e.code);
         self.raw.clear();
         push_capped(&mut self.raw, raw);
         self.message.clear();
@@ -232,7 +236,12 @@ impl Pending {
         if sig.is_none() && self.level_rank < 3 {
             return;
         }
-        let (fingerprint, title) = fingerprint(&self.message, apache);
+        let (mut fingerprint, mut title) = fingerprint(&self.message, apache);
+        if !self.code.is_empty() {
+            let code = String::from_utf8_lossy(&self.code);
+            fingerprint ^= join::id_key(&self.code);
+            title = title.replacen("AH{n}", &code, 1);
+        }
         let kind = if apache {
             "apache.error"
         } else {
