@@ -142,6 +142,26 @@ fn proxy_made_503s_for_nearly_everything_look_like_maintenance() {
 }
 
 #[test]
+fn maintenance_followed_by_healthy_traffic_is_still_maintenance() {
+    // The healthy requests that close the incident after the switch is turned off are not
+    // part of the 503s' span: the share is taken up to the last 503.
+    let mut reqs = steady(T0, T0 + 100, 2, &[(HOST, "/", UP)]);
+    for t in T0 + 100..T0 + 130 {
+        for _ in 0..2 {
+            reqs.push(
+                Req::ok(t, HOST, "/", UP)
+                    .status(503, "-")
+                    .no_upstream()
+                    .took("0.000"),
+            );
+        }
+    }
+    reqs.extend(steady(T0 + 130, T0 + 300, 2, &[(HOST, "/", UP)]));
+    let got = incidents(&log(reqs), 500);
+    assert_eq!(causes(&got), vec!["maintenance"]);
+}
+
+#[test]
 fn proxy_made_500s_are_a_proxy_error() {
     let mut reqs = base();
     for t in T0 + 100..T0 + 130 {

@@ -300,6 +300,8 @@ impl<C: Classify> Detector<C> {
             self.group_ctx[g].push(idx);
             self.incidents[idx].context_requests += context;
         }
+        let inc = &mut self.incidents[idx];
+        inc.context_until_end = inc.context_requests;
     }
 
     /// An open incident sharing a host or an upstream with `series` whose cause, when it
@@ -481,6 +483,7 @@ fn add_to_incident(inc: &mut Incident, e: &Event) {
     *inc.status.entry(e.ev.status).or_default() += 1;
     inc.tells.add(&e.ev, e.at);
     inc.joins.add(e.ev.conn, e.ev.rid);
+    inc.context_until_end = inc.context_requests;
     if let Some(m) = inc.members.iter_mut().find(|m| m.series == e.ev.series) {
         m.errors += 1;
     }

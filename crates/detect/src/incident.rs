@@ -36,6 +36,9 @@ pub struct Incident {
     /// Requests of every series sharing a host and route with a member, whichever upstream
     /// (or none) answered them: the traffic the incident's 5xx are a share of.
     pub context_requests: u64,
+    /// `context_requests` as it stood at the incident's last 5xx line: the traffic of its
+    /// span, without the healthy tail that closed it.
+    pub context_until_end: u64,
     pub errors: u64,
     pub status: BTreeMap<u16, u64>,
     pub members: Vec<Member>,
@@ -96,6 +99,7 @@ impl Incident {
             open: true,
             requests: 0,
             context_requests: 0,
+            context_until_end: 0,
             errors: 0,
             status: BTreeMap::new(),
             members: Vec::new(),
@@ -131,6 +135,7 @@ impl Incident {
         }
         self.requests += other.requests;
         self.context_requests += other.context_requests;
+        self.context_until_end += other.context_until_end;
         self.errors += other.errors;
         for (s, c) in other.status {
             *self.status.entry(s).or_default() += c;

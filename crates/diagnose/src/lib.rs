@@ -125,9 +125,11 @@ fn signature_tier(catalog: &Catalog, sig: usize, via: Via, inc: &Incident) -> u8
 /// application-log lines joined to it. Signature matches outweigh access-log tells, which
 /// outweigh timing alone; the reasons say which evidence decided.
 pub fn diagnose(inc: &Incident, mut names: Names, logs: Option<LogEvidence<'_>>) -> Diagnosis {
+    // The 5xx are a share of the scope's traffic over their span (not of the healthy tail
+    // that closed the incident).
     let facts = Facts {
         tells: &inc.tells,
-        requests: inc.context_requests.max(inc.requests),
+        requests: inc.context_until_end.max(inc.errors),
     };
     let (_, _, supports) = classify(&facts);
     // Every cause with its supports: access-log tells, signatures, chains.
