@@ -1,4 +1,4 @@
-//! 5xx that nginx answered itself, without any upstream attempt: its own limits, a
+//! 5xx that the proxy answered itself, without any upstream attempt: its own limits, a
 //! maintenance switch, or its own failure.
 
 use faultline_model::Cause;
@@ -27,7 +27,7 @@ pub fn rule(f: &Facts<'_>) -> Vec<Support> {
                     cause: Cause::Maintenance,
                     score: (0.4 + 0.3 * f.share(t.no_upstream)).min(0.7),
                     reason: format!(
-                        "nginx answered {:.0} % of the scope's requests with 503 itself, without \
+                        "the proxy answered {:.0} % of the scope's requests with 503 itself, without \
                          trying an upstream and without an error line: the shape of a \
                          deliberate maintenance response",
                         of_all * 100.0
@@ -40,7 +40,7 @@ pub fn rule(f: &Facts<'_>) -> Vec<Support> {
                     cause: Cause::RateLimited,
                     score: 0.45 + 0.35 * f.share(t.no_upstream),
                     reason: format!(
-                        "{} 503s were answered by nginx itself without an upstream attempt while \
+                        "{} 503s were answered by the proxy itself without an upstream attempt while \
                          other requests of the same scope went through: the shape of \
                          limit_req / limit_conn rejecting excess traffic",
                         t.no_upstream
@@ -60,7 +60,7 @@ pub fn rule(f: &Facts<'_>) -> Vec<Support> {
                 cause: Cause::ProxyError,
                 score: 0.4 + 0.3 * f.share(t.no_upstream),
                 reason: format!(
-                    "{} {status}s were produced by nginx without any upstream attempt: the proxy \
+                    "{} {status}s were produced by the proxy without any upstream attempt: it \
                      failed on its own (configuration, rewrite loop, missing file, resources)",
                     t.no_upstream
                 ),
