@@ -299,10 +299,37 @@ pub fn diagnose(inc: &Incident, mut names: Names, logs: Option<LogEvidence<'_>>)
             alternatives.push((c.cause, round2(c.conf * (1.0 - score))));
         }
     }
+    // Causes whose generic summary cannot say which dependency or resource: the deciding
+    // signature's first sentence says it.
+    let mut summary = remedy::summary(cause, &names);
+    if matches!(
+        cause,
+        Cause::DependencyFailure | Cause::ResourceExhaustion | Cause::Overload
+    ) {
+        if let Some(l) = logs {
+            if let Some(&(sig, _, _)) = sigs.iter().find(|x| l.catalog.get(x.0).cause == cause) {
+                let text = &l.catalog.get(sig).summary;
+                let first = text.split(": ").next().unwrap_or(text);
+                let first = first
+                    .split(". ")
+                    .next()
+                    .unwrap_or(first)
+                    .trim_end_matches('.');
+                let mut chars = first.chars();
+                if let Some(c) = chars.next() {
+                    // "Application DB …" → "application DB …"; "DB pool …" stays.
+                    let rest = chars.as_str();
+                    let acronym = rest.chars().next().is_some_and(char::is_uppercase);
+                    let head = if acronym { c } else { c.to_ascii_lowercase() };
+                    summary = format!("{summary}: {head}{rest}");
+                }
+            }
+        }
+    }
     Diagnosis {
         cause,
         confidence: round2(score),
-        summary: remedy::summary(cause, &names),
+        summary,
         reasons,
         evidence,
         remediation,
