@@ -2,7 +2,6 @@
 //! one incident, name a cause neither names alone (e.g. nginx's "prematurely closed" plus
 //! gunicorn's `WORKER TIMEOUT`: the application was too slow, not the network).
 
-use faultline_detect::Incident;
 use faultline_model::Cause;
 
 use crate::catalog::Catalog;
@@ -86,7 +85,7 @@ fn matches(id: &str, pat: &str) -> bool {
 }
 
 /// The chains whose two sides both appear among an incident's joined signatures.
-pub fn find(catalog: &Catalog, sigs: &[(usize, u64, Via)], _inc: &Incident) -> Vec<ChainHit> {
+pub fn find(catalog: &Catalog, sigs: &[(usize, u64, Via)]) -> Vec<ChainHit> {
     let mut out = Vec::new();
     for ch in CHAINS {
         let proxy = sigs.iter().find(|(s, _, _)| {

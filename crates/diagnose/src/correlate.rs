@@ -410,3 +410,101 @@ pub fn signature_score(catalog: &Catalog, sig: usize, lines: u64, via: Via, inc:
     }
     score
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn upstream_addresses_are_read_from_every_shape() {
+        assert_eq!(
+            upstream_addr(b"http://10.0.0.1:8080/api/x?y=1"),
+            b"10.0.0.1:8080"
+        );
+        assert_eq!(
+            upstream_addr(b"fastcgi://unix:/run/php/fpm.sock:"),
+            b"unix:/run/php/fpm.sock"
+        );
+        assert_eq!(upstream_addr(b"10.0.0.1:8080"), b"10.0.0.1:8080");
+        assert_eq!(upstream_addr(b"http://shop_web/shop/"), b"shop_web");
+        assert_eq!(upstream_addr(b""), b"");
+    }
+
+    fn target() -> Target {
+        Target {
+            start: 100,
+            end: 200,
+            upstreams: vec![b"10.0.0.1:8080".to_vec()],
+            hosts: vec![b"api.example".to_vec()],
+            routes: vec![b"/api/orders".to_vec()],
+            local: false,
+        }
+    }
+
+    fn facts<'a>(
+        upstream: &'a [u8],
+        host: &'a [u8],
+        route: &'a [u8],
+        named: bool,
+    ) -> EventFacts<'a> {
+        EventFacts {
+            source: 1,
+            line: 1,
+            secs: 150,
+            origin: Origin::ErrorLog,
+            signature: None,
+            group: 0,
+            conn: 0,
+            rids: &[],
+            upstream,
+            upstream_always_named: named,
+            host,
+            route,
+            text: "",
+        }
+    }
+
+    #[test]
+    fn scope_joins_only_what_agrees() {
+        let t = target();
+        assert_eq!(
+            scope_join(
+                &t,
+                &facts(b"10.0.0.1:8080", b"api.example", b"/api/orders", true)
+            ),
+            Some(Via::Scope)
+        );
+        assert_eq!(
+            scope_join(
+                &t,
+                &facts(b"10.0.0.2:8080", b"api.example", b"/api/orders", true)
+            ),
+            None
+        );
+        assert_eq!(
+            scope_join(
+                &t,
+                &facts(b"10.0.0.1:8080", b"API.example", b"/api/cart", true)
+            ),
+            None
+        );
+        // A proxy line naming no upstream is about the proxy's own work.
+        assert_eq!(
+            scope_join(&t, &facts(b"", b"api.example", b"/api/orders", true)),
+            None
+        );
+        // An application event names nothing comparable: time alone.
+        assert_eq!(
+            scope_join(&t, &facts(b"", b"", b"", false)),
+            Some(Via::Time)
+        );
+        let local = Target {
+            local: true,
+            ..target()
+        };
+        assert_eq!(
+            scope_join(&local, &facts(b"", b"api.example", b"", true)),
+            Some(Via::Scope)
+        );
+    }
+}

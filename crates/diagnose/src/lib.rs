@@ -152,7 +152,7 @@ pub fn diagnose(inc: &Incident, mut names: Names, logs: Option<LogEvidence<'_>>)
     }
     let sigs = logs.map(|l| l.joined.by_signature()).unwrap_or_default();
     let chain_hits = logs
-        .map(|l| chains::find(l.catalog, &sigs, inc))
+        .map(|l| chains::find(l.catalog, &sigs))
         .unwrap_or_default();
     if let Some(l) = logs {
         for &(sig, n, via) in &sigs {
