@@ -5,18 +5,19 @@
 
 say() { printf '[generate %s] %s\n' "$(date -u +%H:%M:%S)" "$*"; }
 
-# What the backends need besides the standard library, checked before anything starts.
+# What the backends need besides the standard library, checked before anything starts
+# (returns 3, having said what to install).
 need_tools() {
     if ! command -v openssl >/dev/null 2>&1; then
         echo "generate.sh: openssl not found; it makes the certificates of the TLS backend" \
              "(Debian/Ubuntu: apt-get install -y openssl)" >&2
-        exit 3
+        return 3
     fi
     if ! "$PYTHON" -c 'import sqlalchemy' 2>/dev/null; then
         echo "generate.sh: $PYTHON cannot import sqlalchemy; the inventory backend keeps its" \
              "database behind a SQLAlchemy QueuePool (pip install -r tests/e2e/requirements.txt," \
              "or pip install SQLAlchemy)" >&2
-        exit 3
+        return 3
     fi
 }
 

@@ -27,7 +27,7 @@ while [ $# -gt 0 ]; do
         --quick) quick=(--quick) ;;
         --only) [ $# -ge 2 ] || { echo "generate.sh: --only needs names" >&2; exit 2; }
                 only=(--only "$2"); shift ;;
-        -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         -*) echo "generate.sh: unknown option $1" >&2; exit 2 ;;
         *) [ -z "$out" ] || { echo "generate.sh: one OUTDIR only" >&2; exit 2; }; out="$1" ;;
     esac
@@ -69,7 +69,7 @@ apache_pid=""
 traffic_pid=""
 # shellcheck source=../backends.sh
 source "$examples/backends.sh"
-need_tools
+need_tools || { rc=$?; rm -rf "$tmp"; exit "$rc"; }
 
 cleanup() {
     local rc=$?

@@ -48,7 +48,7 @@ nginx_pid=""
 traffic_pid=""
 # shellcheck source=../backends.sh
 source "$examples/backends.sh"
-need_tools
+need_tools || { rc=$?; rm -rf "$tmp"; exit "$rc"; }
 
 cleanup() {
     local rc=$?

@@ -43,11 +43,7 @@ SCENARIOS = scenarios_of(PROXY)
 NAMES = [name for name, _ in SCENARIOS]
 
 # Scenarios whose cause faultline gets wrong today, with what it says instead.
-WRONG_NOW = {
-    "oversized_header": "upstream_reset",
-    "maintenance": "rate_limited",
-    "db_pool_exhausted": "app_error",
-}
+WRONG_NOW = {}
 
 
 @pytest.fixture(scope="module")

@@ -38,10 +38,7 @@ SCENARIOS = scenarios_of(PROXY)
 NAMES = [name for name, _ in SCENARIOS]
 
 # Scenarios whose cause faultline gets wrong today, with what it says instead.
-WRONG_NOW = {
-    "maintenance": "rate_limited",
-    "db_pool_exhausted": "app_error",
-}
+WRONG_NOW = {}
 
 
 @pytest.fixture(scope="module")
