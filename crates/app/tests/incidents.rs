@@ -251,3 +251,35 @@ fn a_few_failovers_in_two_minutes_are_no_finding() {
     assert!(outcome.incidents.is_empty());
     assert!(outcome.degraded.is_empty(), "{:?}", outcome.degraded);
 }
+
+#[test]
+fn a_new_problem_next_to_an_incident_waiting_to_close_is_a_new_incident() {
+    // Two upstreams of one host fail one after the other with the same access-log shape
+    // (fast 502s); the first incident has not closed yet (little traffic closes it slowly)
+    // when the second starts 15 s after its last 5xx.
+    let (a, b) = ("10.0.0.1:8080", "10.0.0.2:8080");
+    let mut reqs = steady(T0, T0 + 600, 1, &[(API, "/api/a", a), (API, "/api/b", b)]);
+    let failing = |r: &Req| {
+        ((T0 + 300..T0 + 320).contains(&r.t) && r.path == "/api/a")
+            || ((T0 + 335..T0 + 355).contains(&r.t) && r.path == "/api/b")
+    };
+    reqs.retain(|r| !failing(r));
+    for t in T0 + 300..T0 + 320 {
+        reqs.push(
+            Req::ok(t, API, "/api/a", a)
+                .status(502, "502")
+                .took("0.000"),
+        );
+    }
+    for t in T0 + 335..T0 + 355 {
+        reqs.push(
+            Req::ok(t, API, "/api/b", b)
+                .status(502, "502")
+                .took("0.000"),
+        );
+    }
+    let outcome = run(&log(reqs), 1000, "extended");
+    assert_eq!(outcome.incidents.len(), 2, "{:#?}", outcome.incidents);
+    assert_eq!(outcome.incidents[0].errors, 20);
+    assert_eq!(outcome.incidents[1].errors, 20);
+}

@@ -268,7 +268,7 @@ impl<C: Classify> Detector<C> {
         let first_error = recent.iter().map(|e| e.ev.sec).min().unwrap_or(sec);
         let context = self.group_window(series, first_error, sec);
         let cause = self.classifier.classify(&tells, context);
-        let idx = match self.joinable(series, cause) {
+        let idx = match self.joinable(series, cause, first_error) {
             Some(i) => i,
             None => {
                 self.incidents.push(Incident::new(sec, cause));
@@ -305,11 +305,17 @@ impl<C: Classify> Detector<C> {
     }
 
     /// An open incident sharing a host or an upstream with `series` whose cause, when it
-    /// opened or now, is `cause`.
-    fn joinable(&self, series: u32, cause: Cause) -> Option<usize> {
+    /// opened or now, is `cause`, and whose 5xx overlap in time with the series' (its last
+    /// 5xx no more than a window before the series' first): an incident that is only waiting
+    /// to close is over, and a new problem next to it is a new incident.
+    fn joinable(&self, series: u32, cause: Cause, first_error: i64) -> Option<usize> {
         let key = &self.keys[series as usize];
+        let window = self.cfg.window_secs;
         self.open.iter().copied().find(|&i| {
             let inc = &self.incidents[i];
+            if inc.errors > 0 && inc.end < first_error - window {
+                return false;
+            }
             let shares = inc.members.iter().any(|m| {
                 m.key.host == key.host
                     || (!key.upstream.is_empty() && m.key.upstream == key.upstream)
@@ -334,13 +340,21 @@ impl<C: Classify> Detector<C> {
         for a in 0..self.open.len() {
             for b in a + 1..self.open.len() {
                 let (i, j) = (self.open[a], self.open[b]);
-                if causes[a] == causes[b] && i != j && self.share_scope(i, j) {
+                if causes[a] == causes[b] && i != j && self.share_scope(i, j) && self.overlap(i, j)
+                {
                     self.absorb(i, j);
                     self.open.remove(b);
                     return;
                 }
             }
         }
+    }
+
+    /// Whether two incidents' 5xx spans overlap, allowing a window's gap.
+    fn overlap(&self, i: usize, j: usize) -> bool {
+        let (x, y) = (&self.incidents[i], &self.incidents[j]);
+        let w = self.cfg.window_secs;
+        x.errors == 0 || y.errors == 0 || (x.end >= y.start - w && y.end >= x.start - w)
     }
 
     fn share_scope(&self, i: usize, j: usize) -> bool {
