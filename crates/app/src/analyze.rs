@@ -272,8 +272,14 @@ pub fn analyze(args: &AnalyzeArgs, plan: &Plan, user: &[AccessParser]) -> Result
     let year = outcome.window.map(|w| {
         faultline_model::civil_from_days((w.0.secs + w.0.offset as i64).div_euclid(86_400)).0 as i32
     });
+    // The catalog is compiled only when there is an error or application log to match.
+    let catalog = if slots.iter().any(|s| matches!(s, Slot::Opened(_))) {
+        plan.catalog()
+    } else {
+        faultline_diagnose::Catalog::empty()
+    };
     let mut ctx = LogContext {
-        catalog: &plan.catalog,
+        catalog: &catalog,
         patterns: &plan.options.patterns,
         correlator: Correlator::new(&outcome.incidents, &outcome.degraded, JOIN_TOLERANCE_SECS),
         groups: Groups::default(),
@@ -346,7 +352,7 @@ pub fn analyze(args: &AnalyzeArgs, plan: &Plan, user: &[AccessParser]) -> Result
                 d,
                 access_offset,
                 &sources,
-                has_logs.then_some((&*plan.catalog, j)),
+                has_logs.then_some((&catalog, j)),
             )
         })
         .collect();
@@ -355,7 +361,7 @@ pub fn analyze(args: &AnalyzeArgs, plan: &Plan, user: &[AccessParser]) -> Result
         (Some(f), Some(l)) => f.secs + NEW_GROUP_SETTLE_SECS.min((l.secs - f.secs) / 10),
         _ => i64::MIN,
     };
-    let error_groups = groups.report(&plan.catalog, &sources, settle);
+    let error_groups = groups.report(&catalog, &sources, settle);
     // Groups cited by an incident are told there; the others may be news of their own.
     let cited: Vec<String> = correlator
         .incident_evidence
@@ -383,7 +389,7 @@ pub fn analyze(args: &AnalyzeArgs, plan: &Plan, user: &[AccessParser]) -> Result
             .zip(&correlator.incident_evidence)
             .map(|(inc, joined)| {
                 let logs = LogEvidence {
-                    catalog: &plan.catalog,
+                    catalog: &catalog,
                     joined,
                 };
                 report::incident_report(inc, share, &sources, Some(logs))

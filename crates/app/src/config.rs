@@ -102,8 +102,17 @@ pub struct Plan {
     pub options: Options,
     /// What the filters do, for the report's assumptions.
     pub notes: Vec<String>,
-    /// The signature catalog with the user's entries.
-    pub catalog: std::sync::Arc<faultline_diagnose::Catalog>,
+    /// The user's `[[signature]]` entries (checked); the catalog is compiled only when an
+    /// error or application log is read ([`Plan::catalog`]).
+    pub signatures: Vec<faultline_diagnose::RawSignature>,
+}
+
+impl Plan {
+    /// The signature catalog with the user's entries (checked when the plan was made).
+    pub fn catalog(&self) -> faultline_diagnose::Catalog {
+        faultline_diagnose::Catalog::with_overrides(self.signatures.clone())
+            .unwrap_or_else(|_| faultline_diagnose::Catalog::builtin())
+    }
 }
 
 /// Merges the config file (if any) with the command line (lists add up; a scalar on the
@@ -220,17 +229,13 @@ pub fn plan(args: &AnalyzeArgs, now_secs: i64) -> Result<Plan, Vec<String>> {
         .map(|f| f.name().to_string())
         .or(raw.input.format.clone());
 
-    let catalog = match faultline_diagnose::Catalog::with_overrides(raw.signature) {
-        Ok(c) => c,
-        Err(es) => {
-            errors.extend(es.into_iter().map(|e| format!("[[signature]] {e}")));
-            faultline_diagnose::Catalog::builtin()
-        }
-    };
+    if let Err(es) = faultline_diagnose::Catalog::validate_user(&raw.signature) {
+        errors.extend(es.into_iter().map(|e| format!("[[signature]] {e}")));
+    }
 
     if errors.is_empty() {
         Ok(Plan {
-            catalog: std::sync::Arc::new(catalog),
+            signatures: raw.signature,
             log_formats,
             format,
             json_fields: args.json_fields.clone().or(raw.input.json_fields.clone()),

@@ -98,3 +98,38 @@ cause = "app_error"
     );
     assert_eq!(err.status, 2);
 }
+
+#[test]
+fn analyze_refuses_a_config_with_a_bad_signature_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("faultline.toml");
+    std::fs::write(
+        &cfg,
+        "[[signature]]\nid = \"acme.broken\"\npattern = 'unbalanced ('\ncause = \"app_error\"\n\n[[signature]]\nid = \"nginx.upstream.connect_refused\"\ncause = \"not_a_cause\"\n",
+    )
+    .unwrap();
+    let access = repo_file("examples/nginx/access.log");
+    let cli = Cli::parse_from([
+        "faultline",
+        "analyze",
+        "--config",
+        cfg.to_str().unwrap(),
+        access.to_str().unwrap(),
+    ]);
+    let Command::Analyze(args) = cli.command else {
+        panic!("not analyze");
+    };
+    let err = faultline::analyze::analyze_args(&args).unwrap_err();
+    assert!(
+        err.message
+            .contains("signature `acme.broken`: `pattern` is not a valid regex"),
+        "{}",
+        err.message
+    );
+    assert!(
+        err.message
+            .contains("signature `nginx.upstream.connect_refused`: `cause`"),
+        "{}",
+        err.message
+    );
+}

@@ -179,6 +179,46 @@ impl Catalog {
         })
     }
 
+    /// A catalog with no entries (nothing matches).
+    pub fn empty() -> Catalog {
+        Catalog {
+            sigs: Vec::new(),
+            set: RegexSet::empty(),
+            regexes: Vec::new(),
+            line_members: Vec::new(),
+        }
+    }
+
+    /// Checks the user's entries (merged over the built-in ones they override) without
+    /// compiling the whole catalog: every problem, each naming its entry.
+    pub fn validate_user(user: &[RawSignature]) -> Result<(), Vec<CatalogError>> {
+        let file: File = toml::from_str(BUILTIN_TOML).map_err(|e| {
+            vec![CatalogError {
+                id: "(built-in catalog)".into(),
+                message: e.to_string(),
+            }]
+        })?;
+        let errors: Vec<CatalogError> = user
+            .iter()
+            .filter_map(|u| {
+                let (raw, origin) = match file.signature.iter().find(|b| b.id == u.id) {
+                    Some(base) => {
+                        let mut merged = base.clone();
+                        merge(&mut merged, u.clone());
+                        (merged, Origin::Overridden)
+                    }
+                    None => (u.clone(), Origin::User),
+                };
+                validate(raw, origin).err()
+            })
+            .collect();
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+
     pub fn len(&self) -> usize {
         self.sigs.len()
     }
