@@ -8,6 +8,9 @@
 //! is cut off: its beginning is delivered (so it is counted, as malformed) and the rest is
 //! skipped up to the next newline.
 //!
+//! [`Tailer`] follows a file by path through appends, rotation (rename or delete and
+//! recreate), truncation and `copytruncate`, by polling, with checkpoints to resume from.
+//!
 //! Depends only on `faultline-model` (DESIGN §3); effects live here, not in the engines.
 //!
 //! ```
@@ -24,5 +27,7 @@
 //! ```
 
 mod chunk;
+mod tail;
 
 pub use chunk::{open_path, ChunkReader, Compression};
+pub use tail::{Checkpoint, FileId, TailEvent, Tailer};

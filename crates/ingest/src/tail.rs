@@ -1,0 +1,306 @@
+//! Following a log file by path through appends, rotation and truncation, by polling.
+//!
+//! Polling is the base mechanism (it works on every filesystem, network mounts included);
+//! a change notification may only make the caller poll sooner. Each poll compares what the
+//! path names now with the file being read:
+//!
+//! - **append**: the new bytes are read; whole lines are delivered, a partial last line is
+//!   kept until its newline arrives or until it is older than the flush timeout;
+//! - **rename rotation** (`logrotate` create mode) and **delete and recreate**: the path now
+//!   names another file; the old one is read to its end through the descriptor still open
+//!   (even if it was renamed, compressed or deleted meanwhile), then the new one from its
+//!   start;
+//! - **truncation** (in place, or `copytruncate`): the file is shorter than what was read,
+//!   or its first bytes changed; reading restarts at 0. Lines written between the copy and
+//!   the truncate are lost — the documented window of `copytruncate`;
+//! - **inode reuse**: the same device and inode with other first bytes is another file.
+//!
+//! A file's identity is device + inode plus a hash of its first bytes ([`FileId`]), which is
+//! what a [`Checkpoint`] stores with the offset: resuming from a checkpoint whose file is
+//! gone or changed starts the file that is there now from its beginning.
+//!
+//! Time comes in as an argument (milliseconds of any monotonic clock): no clock is read here.
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+/// Bytes hashed to tell one file from another that reuses its inode.
+const HEAD_BYTES: usize = 256;
+/// Bytes read per call to `read`.
+const READ_BYTES: usize = 64 * 1024;
+/// Longest partial line kept; a longer one is delivered as is (the parser counts it).
+const MAX_PARTIAL: usize = 1 << 20;
+
+/// What identifies a file across renames: device, inode, and its first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileId {
+    pub dev: u64,
+    pub ino: u64,
+    /// FNV-1a of the first `head_len` bytes.
+    pub head: u64,
+    pub head_len: u32,
+}
+
+/// Where reading of a path stands: enough to resume after a restart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkpoint {
+    pub path: PathBuf,
+    pub id: FileId,
+    /// Bytes of the file consumed (up to the end of the last line delivered).
+    pub offset: u64,
+}
+
+/// What a poll found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TailEvent {
+    /// Whole lines (each ending in `\n`, except a partial line flushed after the timeout or
+    /// at the end of a rotated file), read from `offset` of the file `id`.
+    Lines {
+        id: FileId,
+        offset: u64,
+        bytes: Vec<u8>,
+    },
+    /// The path names another file now; the old one was read to its end.
+    Rotated { from: FileId, to: FileId },
+    /// The file was truncated (or replaced in place); reading restarts at 0.
+    Truncated { id: FileId, at: u64 },
+    /// The path cannot be read now (missing, permission); polling goes on.
+    Unreadable { error: String },
+}
+
+#[derive(Debug)]
+struct Open {
+    file: File,
+    id: FileId,
+    /// Offset of the first byte not yet read.
+    read_to: u64,
+    /// Bytes read after the last newline, and when they started waiting.
+    partial: Vec<u8>,
+    partial_since: u64,
+}
+
+/// Follows one path. See the module documentation.
+#[derive(Debug)]
+pub struct Tailer {
+    path: PathBuf,
+    cur: Option<Open>,
+    resume: Option<Checkpoint>,
+    flush_ms: u64,
+    /// The last error reported, so that a lasting one is reported once.
+    last_error: Option<String>,
+}
+
+fn fnv(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+/// The identity of an open file, hashing up to `HEAD_BYTES` of its beginning.
+fn identify(file: &mut File) -> io::Result<FileId> {
+    let meta = file.metadata()?;
+    let mut head = vec![0u8; HEAD_BYTES.min(meta.len() as usize)];
+    file.seek(SeekFrom::Start(0))?;
+    file.read_exact(&mut head)?;
+    Ok(FileId {
+        dev: meta.dev(),
+        ino: meta.ino(),
+        head: fnv(&head),
+        head_len: head.len() as u32,
+    })
+}
+
+/// Whether `file` still starts with the bytes `id` hashed.
+fn same_head(file: &mut File, id: &FileId) -> io::Result<bool> {
+    if id.head_len == 0 {
+        return Ok(true);
+    }
+    let mut head = vec![0u8; id.head_len as usize];
+    file.seek(SeekFrom::Start(0))?;
+    match file.read_exact(&mut head) {
+        Ok(()) => Ok(fnv(&head) == id.head),
+        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
+impl Tailer {
+    /// Follows `path` from its beginning, or from `resume` when it names the same file.
+    /// `flush_ms`: how long a partial last line waits for its newline.
+    pub fn new(path: impl Into<PathBuf>, resume: Option<Checkpoint>, flush_ms: u64) -> Tailer {
+        Tailer {
+            path: path.into(),
+            cur: None,
+            resume,
+            flush_ms,
+            last_error: None,
+        }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Where reading stands: the offset after the last line delivered.
+    pub fn checkpoint(&self) -> Option<Checkpoint> {
+        self.cur.as_ref().map(|o| Checkpoint {
+            path: self.path.clone(),
+            id: o.id,
+            offset: o.read_to - o.partial.len() as u64,
+        })
+    }
+
+    /// Looks at the path once and reports what changed. `now_ms` is the caller's clock.
+    pub fn poll(&mut self, now_ms: u64, out: &mut Vec<TailEvent>) {
+        match self.step(now_ms, out) {
+            Ok(()) => self.last_error = None,
+            Err(e) => {
+                let error = format!("{}: {e}", self.path.display());
+                if self.last_error.as_ref() != Some(&error) {
+                    out.push(TailEvent::Unreadable {
+                        error: error.clone(),
+                    });
+                    self.last_error = Some(error);
+                }
+            }
+        }
+    }
+
+    fn step(&mut self, now_ms: u64, out: &mut Vec<TailEvent>) -> io::Result<()> {
+        let named = std::fs::metadata(&self.path);
+        if let Some(cur) = self.cur.as_mut() {
+            let replaced = match &named {
+                Ok(m) => m.dev() != cur.id.dev || m.ino() != cur.id.ino,
+                // Deleted: keep reading what was written until it reappears.
+                Err(_) => false,
+            };
+            // Same file: truncated, or its beginning rewritten (inode reused)?
+            let size = cur.file.metadata()?.len();
+            if !replaced && (size < cur.read_to || !same_head(&mut cur.file, &cur.id)?) {
+                out.push(TailEvent::Truncated {
+                    id: cur.id,
+                    at: cur.read_to,
+                });
+                cur.partial.clear();
+                cur.read_to = 0;
+                cur.id = identify(&mut cur.file)?;
+            }
+            read_new(cur, now_ms, self.flush_ms, out, replaced)?;
+            if !replaced {
+                return Ok(());
+            }
+            let from = cur.id;
+            self.cur = None;
+            let mut open = self.open_file(now_ms)?;
+            out.push(TailEvent::Rotated { from, to: open.id });
+            read_new(&mut open, now_ms, self.flush_ms, out, false)?;
+            self.cur = Some(open);
+            return Ok(());
+        }
+        named?;
+        self.open(now_ms, out)
+    }
+
+    fn open(&mut self, now_ms: u64, out: &mut Vec<TailEvent>) -> io::Result<()> {
+        let mut open = self.open_file(now_ms)?;
+        read_new(&mut open, now_ms, self.flush_ms, out, false)?;
+        self.cur = Some(open);
+        Ok(())
+    }
+
+    /// Opens the path, at the checkpoint's offset when the checkpoint names this file.
+    fn open_file(&mut self, now_ms: u64) -> io::Result<Open> {
+        let mut file = File::open(&self.path)?;
+        if file.metadata()?.is_dir() {
+            return Err(io::Error::other("is a directory"));
+        }
+        let id = identify(&mut file)?;
+        let mut start = 0;
+        if let Some(cp) = self.resume.take() {
+            let size = file.metadata()?.len();
+            let same = cp.id.dev == id.dev
+                && cp.id.ino == id.ino
+                && cp.offset <= size
+                && same_head(&mut file, &cp.id)?;
+            if same {
+                start = cp.offset;
+            }
+        }
+        Ok(Open {
+            file,
+            id,
+            read_to: start,
+            partial: Vec::new(),
+            partial_since: now_ms,
+        })
+    }
+}
+
+/// Reads from `read_to` to the end; delivers whole lines, keeps a partial one (flushed when
+/// older than `flush_ms`, or at once when `last` says no more will be written).
+fn read_new(
+    cur: &mut Open,
+    now_ms: u64,
+    flush_ms: u64,
+    out: &mut Vec<TailEvent>,
+    last: bool,
+) -> io::Result<()> {
+    cur.file.seek(SeekFrom::Start(cur.read_to))?;
+    let mut buf = vec![0u8; READ_BYTES];
+    loop {
+        let n = cur.file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        let start_offset = cur.read_to - cur.partial.len() as u64;
+        cur.read_to += n as u64;
+        let data = &buf[..n];
+        match memchr::memrchr(b'\n', data) {
+            Some(nl) => {
+                let mut bytes = std::mem::take(&mut cur.partial);
+                bytes.extend_from_slice(&data[..=nl]);
+                cur.partial.extend_from_slice(&data[nl + 1..]);
+                cur.partial_since = now_ms;
+                push_lines(out, cur.id, start_offset, bytes);
+            }
+            None => {
+                if cur.partial.is_empty() {
+                    cur.partial_since = now_ms;
+                }
+                cur.partial.extend_from_slice(data);
+                if cur.partial.len() >= MAX_PARTIAL {
+                    let bytes = std::mem::take(&mut cur.partial);
+                    push_lines(out, cur.id, start_offset, bytes);
+                }
+            }
+        }
+    }
+    let stale = now_ms.saturating_sub(cur.partial_since) >= flush_ms;
+    if !cur.partial.is_empty() && (last || stale) {
+        let offset = cur.read_to - cur.partial.len() as u64;
+        let bytes = std::mem::take(&mut cur.partial);
+        push_lines(out, cur.id, offset, bytes);
+    }
+    Ok(())
+}
+
+/// Appends to the previous `Lines` event of the same file when it ends where these begin.
+fn push_lines(out: &mut Vec<TailEvent>, id: FileId, offset: u64, bytes: Vec<u8>) {
+    if let Some(TailEvent::Lines {
+        id: pid,
+        offset: poff,
+        bytes: pb,
+    }) = out.last_mut()
+    {
+        if *pid == id && *poff + pb.len() as u64 == offset {
+            pb.extend_from_slice(&bytes);
+            return;
+        }
+    }
+    out.push(TailEvent::Lines { id, offset, bytes });
+}

@@ -1,0 +1,229 @@
+//! Tailing scenarios, each by name: every line written is delivered exactly once (except in
+//! copytruncate's documented window), in order, across rotations and truncations.
+
+use std::fs::{self, OpenOptions};
+use std::io::Write;
+use std::path::Path;
+
+use faultline_ingest::{TailEvent, Tailer};
+
+const FLUSH_MS: u64 = 1000;
+
+fn append(path: &Path, text: &str) {
+    let mut f = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .unwrap();
+    f.write_all(text.as_bytes()).unwrap();
+}
+
+/// Polls once and returns the text of the lines delivered and the other events.
+fn poll(t: &mut Tailer, now: u64) -> (String, Vec<TailEvent>) {
+    let mut out = Vec::new();
+    t.poll(now, &mut out);
+    let mut text = String::new();
+    let mut other = Vec::new();
+    for e in out {
+        match e {
+            TailEvent::Lines { bytes, .. } => text.push_str(&String::from_utf8(bytes).unwrap()),
+            e => other.push(e),
+        }
+    }
+    (text, other)
+}
+
+#[test]
+fn appended_lines_arrive() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("access.log");
+    append(&p, "a\nb\n");
+    let mut t = Tailer::new(&p, None, FLUSH_MS);
+    assert_eq!(poll(&mut t, 0).0, "a\nb\n");
+    assert_eq!(poll(&mut t, 1).0, "");
+    append(&p, "c\n");
+    assert_eq!(poll(&mut t, 2).0, "c\n");
+}
+
+#[test]
+fn partial_last_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("access.log");
+    append(&p, "a\nhalf");
+    let mut t = Tailer::new(&p, None, FLUSH_MS);
+    assert_eq!(poll(&mut t, 0).0, "a\n", "the partial line waits");
+    append(&p, " done\nnext");
+    assert_eq!(poll(&mut t, 10).0, "half done\n");
+    // Nothing completes it: delivered once it is older than the flush timeout.
+    assert_eq!(poll(&mut t, 500).0, "");
+    assert_eq!(poll(&mut t, 10 + FLUSH_MS).0, "next");
+    assert_eq!(
+        t.checkpoint().unwrap().offset,
+        fs::metadata(&p).unwrap().len()
+    );
+}
+
+#[test]
+fn rename_rotation() {
+    // logrotate's create mode: rename, create a new file; the writer keeps writing to the
+    // old one for a moment (nginx reopens its logs on a signal).
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("access.log");
+    append(&p, "1\n2\n");
+    let mut t = Tailer::new(&p, None, FLUSH_MS);
+    assert_eq!(poll(&mut t, 0).0, "1\n2\n");
+    fs::rename(&p, dir.path().join("access.log.1")).unwrap();
+    append(&dir.path().join("access.log.1"), "3\n");
+    append(&p, "4\n");
+    let (text, events) = poll(&mut t, 1);
+    assert_eq!(text, "3\n4\n", "the old file is read to its end first");
+    assert!(
+        matches!(events[..], [TailEvent::Rotated { .. }]),
+        "{events:?}"
+    );
+    append(&p, "5\n");
+    assert_eq!(poll(&mut t, 2).0, "5\n");
+}
+
+#[test]
+fn copytruncate() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("access.log");
+    append(&p, "1\n2\n");
+    let mut t = Tailer::new(&p, None, FLUSH_MS);
+    assert_eq!(poll(&mut t, 0).0, "1\n2\n");
+    fs::copy(&p, dir.path().join("access.log.1")).unwrap();
+    fs::OpenOptions::new()
+        .write(true)
+        .truncate(true)
+        .open(&p)
+        .unwrap();
+    append(&p, "3\n");
+    let (text, events) = poll(&mut t, 1);
+    assert_eq!(text, "3\n");
+    assert!(
+        matches!(events[..], [TailEvent::Truncated { at: 4, .. }]),
+        "{events:?}"
+    );
+}
+
+#[test]
+fn truncation_in_place_then_growth_past_the_old_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("access.log");
+    append(&p, "first line\n");
+    let mut t = Tailer::new(&p, None, FLUSH_MS);
+    assert_eq!(poll(&mut t, 0).0, "first line\n");
+    // Truncated and rewritten to more than before between two polls: the first bytes
+    // changed, so it is read again from the start.
+    fs::write(&p, "other content, longer than before\n").unwrap();
+    let (text, events) = poll(&mut t, 1);
+    assert_eq!(text, "other content, longer than before\n");
+    assert!(
+        matches!(events[..], [TailEvent::Truncated { .. }]),
+        "{events:?}"
+    );
+}
+
+#[test]
+fn rotated_file_compressed_afterwards() {
+    // Rename, then the rotated file gets more lines and is replaced by a compressed copy
+    // before the next poll: the descriptor still open reads it to its end.
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("access.log");
+    let old = dir.path().join("access.log.1");
+    append(&p, "1\n");
+    let mut t = Tailer::new(&p, None, FLUSH_MS);
+    assert_eq!(poll(&mut t, 0).0, "1\n");
+    fs::rename(&p, &old).unwrap();
+    append(&old, "2\n");
+    fs::write(dir.path().join("access.log.1.gz"), b"compressed").unwrap();
+    fs::remove_file(&old).unwrap();
+    append(&p, "3\n");
+    assert_eq!(poll(&mut t, 1).0, "2\n3\n");
+}
+
+#[test]
+fn delete_and_recreate() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("access.log");
+    append(&p, "1\n");
+    let mut t = Tailer::new(&p, None, FLUSH_MS);
+    assert_eq!(poll(&mut t, 0).0, "1\n");
+    fs::remove_file(&p).unwrap();
+    let (text, events) = poll(&mut t, 1);
+    assert_eq!(
+        (text.as_str(), events.len()),
+        ("", 0),
+        "a missing path is waited for"
+    );
+    append(&p, "2\n");
+    let (text, events) = poll(&mut t, 2);
+    assert_eq!(text, "2\n");
+    assert_eq!(events.len(), 1, "{events:?}");
+}
+
+#[test]
+fn inode_reuse() {
+    // The same inode holding another file (deleted and recreated, the inode handed out
+    // again; here: rewritten in place at the same length): its first bytes differ.
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("access.log");
+    append(&p, "aaaa\n");
+    let mut t = Tailer::new(&p, None, FLUSH_MS);
+    assert_eq!(poll(&mut t, 0).0, "aaaa\n");
+    let cp = t.checkpoint().unwrap();
+    fs::write(&p, "bbbb\n").unwrap();
+    assert_eq!(poll(&mut t, 1).0, "bbbb\n");
+    // A checkpoint of the old content does not resume the new one mid-file.
+    let mut again = Tailer::new(&p, Some(cp), FLUSH_MS);
+    assert_eq!(poll(&mut again, 0).0, "bbbb\n");
+}
+
+#[test]
+fn two_files_with_the_same_first_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (a, b) = (dir.path().join("a.log"), dir.path().join("b.log"));
+    append(&a, "same\nA\n");
+    append(&b, "same\nB\n");
+    let mut ta = Tailer::new(&a, None, FLUSH_MS);
+    assert_eq!(poll(&mut ta, 0).0, "same\nA\n");
+    // b's checkpoint cannot be a's: identity is device and inode first.
+    let mut tb = Tailer::new(&b, ta.checkpoint(), FLUSH_MS);
+    assert_eq!(poll(&mut tb, 0).0, "same\nB\n");
+}
+
+#[test]
+fn unreadable_file_is_reported_once_and_retried() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("access.log");
+    fs::create_dir(&p).unwrap();
+    let mut t = Tailer::new(&p, None, FLUSH_MS);
+    let (_, events) = poll(&mut t, 0);
+    assert!(
+        matches!(&events[..], [TailEvent::Unreadable { error }] if error.contains("access.log")),
+        "{events:?}"
+    );
+    assert!(
+        poll(&mut t, 1).1.is_empty(),
+        "a lasting error is reported once"
+    );
+    fs::remove_dir(&p).unwrap();
+    append(&p, "ok\n");
+    assert_eq!(poll(&mut t, 2).0, "ok\n");
+}
+
+#[test]
+fn a_checkpoint_resumes_without_loss_or_repeat() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("access.log");
+    append(&p, "1\n2\npart");
+    let mut t = Tailer::new(&p, None, FLUSH_MS);
+    assert_eq!(poll(&mut t, 0).0, "1\n2\n");
+    let cp = t.checkpoint().unwrap();
+    assert_eq!(cp.offset, 4, "the partial line is not consumed");
+    drop(t);
+    append(&p, "ial\n3\n");
+    let mut t = Tailer::new(&p, Some(cp), FLUSH_MS);
+    assert_eq!(poll(&mut t, 0).0, "partial\n3\n");
+}
