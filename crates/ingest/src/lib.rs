@@ -9,7 +9,8 @@
 //! skipped up to the next newline.
 //!
 //! [`Tailer`] follows a file by path through appends, rotation (rename or delete and
-//! recreate), truncation and `copytruncate`, by polling, with checkpoints to resume from.
+//! recreate), truncation and `copytruncate`, by polling, with checkpoints to resume from;
+//! [`Watcher`] follows every file a set of paths and globs names, picking up new matches.
 //!
 //! Depends only on `faultline-model` (DESIGN §3); effects live here, not in the engines.
 //!
@@ -28,6 +29,8 @@
 
 mod chunk;
 mod tail;
+mod watch;
 
 pub use chunk::{open_path, ChunkReader, Compression};
 pub use tail::{Checkpoint, FileId, TailEvent, Tailer};
+pub use watch::{StartAt, WatchEvent, Watcher};

@@ -90,6 +90,8 @@ pub struct Tailer {
     flush_ms: u64,
     /// The last error reported, so that a lasting one is reported once.
     last_error: Option<String>,
+    /// The first file opened is read from its end (see [`Tailer::skip_to_end`]).
+    from_end: bool,
 }
 
 fn fnv(bytes: &[u8]) -> u64 {
@@ -139,7 +141,14 @@ impl Tailer {
             resume,
             flush_ms,
             last_error: None,
+            from_end: false,
         }
+    }
+
+    /// Reads the file found first from its end, not its beginning (unless a checkpoint
+    /// names it): only lines written from now on. Files that replace it are read whole.
+    pub fn skip_to_end(&mut self) {
+        self.from_end = true;
     }
 
     pub fn path(&self) -> &Path {
@@ -221,6 +230,9 @@ impl Tailer {
         }
         let id = identify(&mut file)?;
         let mut start = 0;
+        if std::mem::take(&mut self.from_end) {
+            start = file.metadata()?.len();
+        }
         if let Some(cp) = self.resume.take() {
             let size = file.metadata()?.len();
             let same = cp.id.dev == id.dev

@@ -227,3 +227,81 @@ fn a_checkpoint_resumes_without_loss_or_repeat() {
     let mut t = Tailer::new(&p, Some(cp), FLUSH_MS);
     assert_eq!(poll(&mut t, 0).0, "partial\n3\n");
 }
+
+mod watcher {
+    use super::*;
+    use faultline_ingest::{StartAt, WatchEvent, Watcher};
+
+    fn text(events: &[WatchEvent]) -> Vec<(String, String)> {
+        events
+            .iter()
+            .filter_map(|e| match &e.event {
+                TailEvent::Lines { bytes, .. } => Some((
+                    e.path.file_name().unwrap().to_string_lossy().into_owned(),
+                    String::from_utf8(bytes.clone()).unwrap(),
+                )),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_glob_matching_a_new_file_after_start() {
+        let dir = tempfile::tempdir().unwrap();
+        append(&dir.path().join("a.access.log"), "a1\n");
+        let glob = format!("{}/*.access.log", dir.path().display());
+        let mut w = Watcher::new(vec![glob], Vec::new(), StartAt::Beginning, FLUSH_MS);
+        let mut out = Vec::new();
+        w.poll(0, &mut out);
+        assert_eq!(text(&out), vec![("a.access.log".into(), "a1\n".into())]);
+        // A vhost added while running: read from its first line.
+        append(&dir.path().join("b.access.log"), "b1\nb2\n");
+        append(&dir.path().join("a.access.log"), "a2\n");
+        out.clear();
+        w.poll(1, &mut out);
+        assert_eq!(
+            text(&out),
+            vec![
+                ("a.access.log".into(), "a2\n".into()),
+                ("b.access.log".into(), "b1\nb2\n".into())
+            ]
+        );
+        assert_eq!(w.paths().count(), 2);
+        assert!(out.iter().all(|e| e.input == 0));
+    }
+
+    #[test]
+    fn start_at_end_skips_history_but_not_new_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("access.log");
+        append(&p, "old\n");
+        let mut w = Watcher::new(
+            vec![p.display().to_string()],
+            Vec::new(),
+            StartAt::End,
+            FLUSH_MS,
+        );
+        let mut out = Vec::new();
+        w.poll(0, &mut out);
+        assert!(text(&out).is_empty());
+        append(&p, "new\n");
+        w.poll(1, &mut out);
+        assert_eq!(text(&out), vec![("access.log".into(), "new\n".into())]);
+        // After a rotation the new file is read whole.
+        fs::rename(&p, dir.path().join("access.log.1")).unwrap();
+        append(&p, "rotated\n");
+        out.clear();
+        w.poll(2, &mut out);
+        assert_eq!(text(&out), vec![("access.log".into(), "rotated\n".into())]);
+        // Checkpoints resume where reading stood.
+        let cps = w.checkpoints();
+        append(&p, "after restart\n");
+        let mut again = Watcher::new(vec![p.display().to_string()], cps, StartAt::End, FLUSH_MS);
+        out.clear();
+        again.poll(3, &mut out);
+        assert_eq!(
+            text(&out),
+            vec![("access.log".into(), "after restart\n".into())]
+        );
+    }
+}
