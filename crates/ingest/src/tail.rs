@@ -16,8 +16,10 @@
 //! - **inode reuse**: the same device and inode with other first bytes is another file.
 //!
 //! A file's identity is device + inode plus a hash of its first bytes ([`FileId`]), which is
-//! what a [`Checkpoint`] stores with the offset: resuming from a checkpoint whose file is
-//! gone or changed starts the file that is there now from its beginning.
+//! what a [`Checkpoint`] stores with the offset. Resuming from a checkpoint whose file was
+//! rotated meanwhile reads the rest of it first (found by identity among the path's
+//! siblings, `access.log.1`), then the file the path names now from its beginning; a
+//! checkpoint whose file is gone (or compressed) starts the current file from the beginning.
 //!
 //! Time comes in as an argument (milliseconds of any monotonic clock): no clock is read here.
 
@@ -190,7 +192,9 @@ impl Tailer {
             };
             // Same file: truncated, or its beginning rewritten (inode reused)?
             let size = cur.file.metadata()?.len();
-            if !replaced && (size < cur.read_to || !same_head(&mut cur.file, &cur.id)?) {
+            // (Checked also when the path names another file now: the file may have been
+            // truncated before it was rotated away.)
+            if size < cur.read_to || !same_head(&mut cur.file, &cur.id)? {
                 out.push(TailEvent::Truncated {
                     id: cur.id,
                     at: cur.read_to,
@@ -200,6 +204,11 @@ impl Tailer {
                 cur.id = identify(&mut cur.file)?;
             }
             read_new(cur, now_ms, self.flush_ms, out, replaced)?;
+            // A file first seen short: its identity grows with it (up to HEAD_BYTES), so a
+            // later truncation that rewrites past the old offset is still recognised.
+            if (cur.id.head_len as usize) < HEAD_BYTES && cur.read_to > u64::from(cur.id.head_len) {
+                cur.id = identify(&mut cur.file)?;
+            }
             if !replaced {
                 return Ok(());
             }
@@ -211,7 +220,24 @@ impl Tailer {
             self.cur = Some(open);
             return Ok(());
         }
-        named?;
+        let named = named?;
+        // Resuming, and the path names another file now: it was rotated while we were not
+        // running. Read the rest of the checkpoint's file first, found by its identity among
+        // its siblings (`access.log.1`), if it is still there uncompressed.
+        if let Some(cp) = self.resume.as_ref() {
+            if named.dev() != cp.id.dev || named.ino() != cp.id.ino {
+                if let Some(mut old) = find_rotated(&self.path, cp) {
+                    read_new(&mut old, now_ms, self.flush_ms, out, true)?;
+                    let from = old.id;
+                    self.resume = None;
+                    let mut open = self.open_file(now_ms)?;
+                    out.push(TailEvent::Rotated { from, to: open.id });
+                    read_new(&mut open, now_ms, self.flush_ms, out, false)?;
+                    self.cur = Some(open);
+                    return Ok(());
+                }
+            }
+        }
         self.open(now_ms, out)
     }
 
@@ -251,6 +277,42 @@ impl Tailer {
             partial_since: now_ms,
         })
     }
+}
+
+/// The file a checkpoint names, looked for by device, inode and first bytes among the
+/// siblings of `path` whose names start with its name (`access.log.1`, `access.log-2024…`).
+fn find_rotated(path: &Path, cp: &Checkpoint) -> Option<Open> {
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty())?;
+    let name = path.file_name()?.to_string_lossy().into_owned();
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        if !entry.file_name().to_string_lossy().starts_with(&name) {
+            continue;
+        }
+        let Ok(meta) = entry.metadata() else { continue };
+        if meta.dev() != cp.id.dev || meta.ino() != cp.id.ino {
+            continue;
+        }
+        let Ok(mut file) = File::open(entry.path()) else {
+            continue;
+        };
+        // The same inode under a rotated name: the file. Shorter than the checkpoint or
+        // with other first bytes, it was truncated (copytruncate) before it was rotated:
+        // everything in it is new.
+        let unchanged = meta.len() >= cp.offset && same_head(&mut file, &cp.id).unwrap_or(false);
+        let id = if unchanged {
+            cp.id
+        } else {
+            identify(&mut file).ok()?
+        };
+        return Some(Open {
+            file,
+            id,
+            read_to: if unchanged { cp.offset } else { 0 },
+            partial: Vec::new(),
+            partial_since: 0,
+        });
+    }
+    None
 }
 
 /// Reads from `read_to` to the end; delivers whole lines, keeps a partial one (flushed when
