@@ -358,6 +358,10 @@ pub fn offer_app_event(ev: &AppEvent, at: EventTime, source: u32, ctx: &mut LogC
         join::for_each_id_token(ev.text.as_bytes(), |k| rids.push(k));
     }
     let text = evidence_text(app_headline(ev).as_bytes());
+    let mut route = Vec::new();
+    if let Some(path) = first_path(ev.text.lines().next().unwrap_or("")) {
+        route_into(path.as_bytes(), ctx.patterns, &mut route);
+    }
     ctx.correlator.offer(&EventFacts {
         source,
         line: ev.line,
@@ -370,9 +374,21 @@ pub fn offer_app_event(ev: &AppEvent, at: EventTime, source: u32, ctx: &mut LogC
         upstream: b"",
         upstream_always_named: false,
         host: b"",
-        route: b"",
+        route: &route,
         text: &text,
     });
+}
+
+/// The first URL path in a record line (`Exception on /api/orders/12 [GET]`, Django's
+/// `Internal Server Error: /api/x`, Rails' `Started GET "/x"`), without its query.
+fn first_path(line: &str) -> Option<&str> {
+    line.split(|c: char| c.is_whitespace() || c == '"' || c == '\'')
+        .find(|t| t.len() > 1 && t.starts_with('/') && !t.starts_with("//"))
+        .map(|t| {
+            let end = t.find(['?', '#', ',', ')', ']']).unwrap_or(t.len());
+            &t[..end]
+        })
+        .filter(|t| t.len() > 1)
 }
 
 /// The line of an event worth quoting: for a trace, its exception line (the last line of a
@@ -390,6 +406,17 @@ fn app_headline(ev: &AppEvent) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_in_application_records() {
+        let line = "2026-11-25 02:28:56,242 +0000 ERROR [users-1] shopd.views: Exception on /api/users/2891/orders [GET] request_id=dec";
+        assert_eq!(first_path(line), Some("/api/users/2891/orders"));
+        assert_eq!(
+            first_path("Started GET \"/cart?x=1\" for 1.2.3.4"),
+            Some("/cart")
+        );
+        assert_eq!(first_path("ERROR worker died"), None);
+    }
 
     #[test]
     fn apache_upstream_skips_the_client() {

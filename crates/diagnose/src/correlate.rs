@@ -371,6 +371,11 @@ fn scope_join(t: &Target, f: &EventFacts<'_>) -> Option<Via> {
             continue;
         }
         if !want.iter().any(|w| w.eq_ignore_ascii_case(have)) {
+            // What an application names (a path in its message) may be no route at all
+            // (a file): it strengthens a join when it agrees, and does not veto one.
+            if f.origin == Origin::AppLog {
+                continue;
+            }
             return None;
         }
         compared = true;
@@ -498,6 +503,14 @@ mod tests {
             scope_join(&t, &facts(b"", b"", b"", false)),
             Some(Via::Time)
         );
+        // One that names the incident's route is joined by scope; another path does not
+        // keep it out.
+        let app = |route: &'static [u8]| EventFacts {
+            origin: Origin::AppLog,
+            ..facts(b"", b"", route, false)
+        };
+        assert_eq!(scope_join(&t, &app(b"/api/orders")), Some(Via::Scope));
+        assert_eq!(scope_join(&t, &app(b"/srv/app/views.py")), Some(Via::Time));
         let local = Target {
             local: true,
             ..target()
