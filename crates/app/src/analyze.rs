@@ -475,6 +475,15 @@ fn failed_report(path: &str, error: String) -> InputReport {
 
 /// Error and application logs: every event matched, grouped and joined to the incidents
 /// (see [`crate::logs`]); error-log times widen the window.
+/// The offset of a local time without one (the contract's rule): `--tz` if given, else
+/// that of the access-log lines nearest in time.
+fn offset_of(zone: Option<&Zone>, offsets: &[(i64, i32)], local: i64) -> i32 {
+    zone.map_or_else(
+        || crate::engine::offset_near(offsets, local),
+        |z| z.offset_at(local),
+    )
+}
+
 /// One application event: its time made UTC (a timestamp without an offset is read like an
 /// error log's), then matched, grouped and joined.
 fn app_event(
@@ -492,10 +501,7 @@ fn app_event(
             offset,
         }),
         Some((local, None)) => {
-            let offset = zone.map_or_else(
-                || crate::engine::offset_near(offsets, local),
-                |z| z.offset_at(local),
-            );
+            let offset = offset_of(zone, offsets, local);
             Some(EventTime {
                 secs: local - offset as i64,
                 offset,
@@ -557,10 +563,7 @@ fn other_report(
             match parsed {
                 Some(e) if line.len() <= pipeline::MAX_LINE => {
                     st.parsed += 1;
-                    let offset = zone.map_or_else(
-                        || crate::engine::offset_near(offsets, e.local_secs),
-                        |z| z.offset_at(e.local_secs),
-                    );
+                    let offset = offset_of(zone, offsets, e.local_secs);
                     if !used.contains(&offset) {
                         used.push(offset);
                     }

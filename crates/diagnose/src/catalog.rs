@@ -125,27 +125,8 @@ impl Catalog {
     /// The built-in catalog with the user's entries added or overriding built-in ones. Every
     /// problem is returned at once, each naming its entry.
     pub fn with_overrides(user: Vec<RawSignature>) -> Result<Catalog, Vec<CatalogError>> {
-        let file: File = toml::from_str(BUILTIN_TOML).map_err(|e| {
-            vec![CatalogError {
-                id: "(built-in catalog)".into(),
-                message: e.to_string(),
-            }]
-        })?;
-        let mut raws: Vec<(RawSignature, Origin)> = file
-            .signature
-            .into_iter()
-            .map(|r| (r, Origin::Builtin))
-            .collect();
+        let raws = merged(user)?;
         let mut errors = Vec::new();
-        for u in user {
-            match raws.iter_mut().find(|(r, _)| r.id == u.id) {
-                Some((base, origin)) => {
-                    merge(base, u);
-                    *origin = Origin::Overridden;
-                }
-                None => raws.push((u, Origin::User)),
-            }
-        }
         let mut sigs = Vec::with_capacity(raws.len());
         let mut regexes = Vec::with_capacity(raws.len());
         for (raw, origin) in raws {
@@ -192,25 +173,11 @@ impl Catalog {
     /// Checks the user's entries (merged over the built-in ones they override) without
     /// compiling the whole catalog: every problem, each naming its entry.
     pub fn validate_user(user: &[RawSignature]) -> Result<(), Vec<CatalogError>> {
-        let file: File = toml::from_str(BUILTIN_TOML).map_err(|e| {
-            vec![CatalogError {
-                id: "(built-in catalog)".into(),
-                message: e.to_string(),
-            }]
-        })?;
-        let errors: Vec<CatalogError> = user
-            .iter()
-            .filter_map(|u| {
-                let (raw, origin) = match file.signature.iter().find(|b| b.id == u.id) {
-                    Some(base) => {
-                        let mut merged = base.clone();
-                        merge(&mut merged, u.clone());
-                        (merged, Origin::Overridden)
-                    }
-                    None => (u.clone(), Origin::User),
-                };
-                validate(raw, origin).err()
-            })
+        let ids: Vec<&str> = user.iter().map(|u| u.id.as_str()).collect();
+        let errors: Vec<CatalogError> = merged(user.to_vec())?
+            .into_iter()
+            .filter(|(r, _)| ids.contains(&r.id.as_str()))
+            .filter_map(|(raw, origin)| validate(raw, origin).err())
             .collect();
         if errors.is_empty() {
             Ok(())
@@ -343,6 +310,31 @@ impl Catalog {
         }
         o
     }
+}
+
+/// The built-in entries with the user's added, or merged over those they override.
+fn merged(user: Vec<RawSignature>) -> Result<Vec<(RawSignature, Origin)>, Vec<CatalogError>> {
+    let file: File = toml::from_str(BUILTIN_TOML).map_err(|e| {
+        vec![CatalogError {
+            id: "(built-in catalog)".into(),
+            message: e.to_string(),
+        }]
+    })?;
+    let mut raws: Vec<(RawSignature, Origin)> = file
+        .signature
+        .into_iter()
+        .map(|r| (r, Origin::Builtin))
+        .collect();
+    for u in user {
+        match raws.iter_mut().find(|(r, _)| r.id == u.id) {
+            Some((base, origin)) => {
+                merge(base, u);
+                *origin = Origin::Overridden;
+            }
+            None => raws.push((u, Origin::User)),
+        }
+    }
+    Ok(raws)
 }
 
 /// Copies the fields `over` sets onto `base`.

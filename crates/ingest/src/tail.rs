@@ -28,6 +28,8 @@ use std::io::{self, Read, Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
+use faultline_model::join::fnv1a as fnv;
+
 /// Bytes hashed to tell one file from another that reuses its inode.
 const HEAD_BYTES: usize = 256;
 /// Bytes read per call to `read`.
@@ -94,15 +96,6 @@ pub struct Tailer {
     last_error: Option<String>,
     /// The first file opened is read from its end (see [`Tailer::skip_to_end`]).
     from_end: bool,
-}
-
-fn fnv(bytes: &[u8]) -> u64 {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in bytes {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    h
 }
 
 /// The identity of an open file, hashing up to `HEAD_BYTES` of its beginning.
@@ -214,11 +207,7 @@ impl Tailer {
             }
             let from = cur.id;
             self.cur = None;
-            let mut open = self.open_file(now_ms)?;
-            out.push(TailEvent::Rotated { from, to: open.id });
-            read_new(&mut open, now_ms, self.flush_ms, out, false)?;
-            self.cur = Some(open);
-            return Ok(());
+            return self.switch(from, now_ms, out);
         }
         let named = named?;
         // Resuming, and the path names another file now: it was rotated while we were not
@@ -228,17 +217,21 @@ impl Tailer {
             if named.dev() != cp.id.dev || named.ino() != cp.id.ino {
                 if let Some(mut old) = find_rotated(&self.path, cp) {
                     read_new(&mut old, now_ms, self.flush_ms, out, true)?;
-                    let from = old.id;
                     self.resume = None;
-                    let mut open = self.open_file(now_ms)?;
-                    out.push(TailEvent::Rotated { from, to: open.id });
-                    read_new(&mut open, now_ms, self.flush_ms, out, false)?;
-                    self.cur = Some(open);
-                    return Ok(());
+                    return self.switch(old.id, now_ms, out);
                 }
             }
         }
         self.open(now_ms, out)
+    }
+
+    /// The file `from` was read to its end: opens what the path names now, from its start.
+    fn switch(&mut self, from: FileId, now_ms: u64, out: &mut Vec<TailEvent>) -> io::Result<()> {
+        let mut open = self.open_file(now_ms)?;
+        out.push(TailEvent::Rotated { from, to: open.id });
+        read_new(&mut open, now_ms, self.flush_ms, out, false)?;
+        self.cur = Some(open);
+        Ok(())
     }
 
     fn open(&mut self, now_ms: u64, out: &mut Vec<TailEvent>) -> io::Result<()> {

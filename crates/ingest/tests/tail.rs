@@ -355,6 +355,31 @@ mod model {
         deleted: bool,
     }
 
+    /// What the model says a poll delivers: the rest of the file the tailer has open (or
+    /// of the checkpoint's file, still on disk), then the file the path names, whole.
+    fn expect(
+        files: &[FileModel],
+        current: usize,
+        open: Option<(usize, usize)>,
+        committed: Option<&(usize, usize, Checkpoint)>,
+        expected: &mut Vec<u64>,
+    ) {
+        let from = match (open, committed) {
+            (Some(o), _) => Some(o),
+            (None, Some(&(f, c, _))) if !files[f].deleted || f == current => Some((f, c)),
+            (None, Some(_)) | (None, None) => None,
+        };
+        match from {
+            Some((f, c)) => {
+                expected.extend(&files[f].lines[c..]);
+                if f != current {
+                    expected.extend(&files[current].lines);
+                }
+            }
+            None => expected.extend(&files[current].lines),
+        }
+    }
+
     fn run(seed: u64) {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("access.log");
@@ -392,28 +417,7 @@ mod model {
                 45..=69 => {
                     let (text, _) = poll(&mut tailer, 0);
                     delivered.extend(text.lines().map(|l| l[5..].parse::<u64>().unwrap()));
-                    // What the model says this poll delivers.
-                    let cur_lines = &files[current].lines;
-                    match (open, committed.as_ref()) {
-                        (Some((f, c)), _) => {
-                            expected.extend(&files[f].lines[c..]);
-                            if f != current {
-                                expected.extend(cur_lines);
-                            }
-                        }
-                        (None, Some((f, c, _))) => {
-                            let (f, c) = (*f, *c);
-                            if f == current {
-                                expected.extend(&cur_lines[c..]);
-                            } else {
-                                if !files[f].deleted {
-                                    expected.extend(&files[f].lines[c..]);
-                                }
-                                expected.extend(cur_lines);
-                            }
-                        }
-                        (None, None) => expected.extend(cur_lines),
-                    }
+                    expect(&files, current, open, committed.as_ref(), &mut expected);
                     open = Some((current, files[current].lines.len()));
                     committed = tailer
                         .checkpoint()
@@ -457,27 +461,7 @@ mod model {
                     // copytruncate right after a poll: nothing unread is lost.
                     let (text, _) = poll(&mut tailer, 0);
                     delivered.extend(text.lines().map(|l| l[5..].parse::<u64>().unwrap()));
-                    let cur_lines = files[current].lines.clone();
-                    match (open, committed.as_ref()) {
-                        (Some((f, c)), _) => {
-                            expected.extend(&files[f].lines[c..]);
-                            if f != current {
-                                expected.extend(&cur_lines);
-                            }
-                        }
-                        (None, Some((f, c, _))) => {
-                            let (f, c) = (*f, *c);
-                            if f == current {
-                                expected.extend(&cur_lines[c..]);
-                            } else {
-                                if !files[f].deleted {
-                                    expected.extend(&files[f].lines[c..]);
-                                }
-                                expected.extend(&cur_lines);
-                            }
-                        }
-                        (None, None) => expected.extend(&cur_lines),
-                    }
+                    expect(&files, current, open, committed.as_ref(), &mut expected);
                     fs::copy(&p, dir.path().join("access.log.copy")).unwrap();
                     OpenOptions::new()
                         .write(true)

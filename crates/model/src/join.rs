@@ -2,14 +2,19 @@
 //! request id. Request ids are kept as a fixed 64-bit hash (FNV-1a), the same in every run,
 //! so an id seen in an access-log line and the same token in an error- or app-log line meet.
 
-/// A request id's key; never 0, which stands for "none".
-pub fn id_key(id: &[u8]) -> u64 {
+/// 64-bit FNV-1a: a fixed hash, the same in every run and on every platform.
+pub fn fnv1a(bytes: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for &b in id {
+    for &b in bytes {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
-    h.max(1)
+    h
+}
+
+/// A request id's key; never 0, which stands for "none".
+pub fn id_key(id: &[u8]) -> u64 {
+    fnv1a(id).max(1)
 }
 
 /// Whether a logged value can be a request id worth joining on: 8 to 64 characters of
