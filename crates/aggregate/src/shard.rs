@@ -467,6 +467,38 @@ impl Shard {
     }
 
     /// The order-free totals of everything observed, keyed by name.
+    /// The order-free totals so far, leaving the shard empty of them but keeping its names
+    /// and series (a live reader takes one per rollup interval).
+    pub fn take_summary(&mut self) -> Summary {
+        let mut s = Summary {
+            by_status: self.by_status.to_vec(),
+            ..Summary::default()
+        };
+        self.by_status.fill(0);
+        fill(
+            &mut s.routes,
+            &self.routes,
+            std::mem::take(&mut self.route_stats),
+        );
+        fill(
+            &mut s.hosts,
+            &self.hosts,
+            std::mem::take(&mut self.host_stats),
+        );
+        fill(
+            &mut s.upstreams,
+            &self.upstreams,
+            std::mem::take(&mut self.upstream_stats),
+        );
+        fill(
+            &mut s.methods,
+            &self.methods,
+            std::mem::take(&mut self.method_stats),
+        );
+        s.routes_folded = self.routes.overflowed();
+        s
+    }
+
     pub fn into_summary(self) -> Summary {
         let mut s = Summary {
             by_status: self.by_status.to_vec(),

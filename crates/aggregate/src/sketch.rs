@@ -128,6 +128,82 @@ impl LatencySketch {
     pub fn quantile_ms(&self, q: f64) -> Option<f64> {
         self.quantile_us(q).map(|us| (us / 100.0).round() / 10.0)
     }
+
+    /// A compact encoding for storage: the exact values, or the non-empty buckets as
+    /// (gap to the previous index, count) pairs, all as LEB128 varints.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        match &self.counts {
+            None => {
+                out.push(0);
+                put_varint(&mut out, self.small.len() as u64);
+                for &v in &self.small {
+                    put_varint(&mut out, v);
+                }
+            }
+            Some(counts) => {
+                out.push(1);
+                put_varint(&mut out, self.total);
+                let mut prev = 0usize;
+                for (i, &c) in counts.iter().enumerate().filter(|(_, &c)| c > 0) {
+                    put_varint(&mut out, (i - prev) as u64);
+                    put_varint(&mut out, c as u64);
+                    prev = i;
+                }
+            }
+        }
+        out
+    }
+
+    /// Reads [`LatencySketch::to_bytes`]; `None` when the bytes are not such an encoding.
+    pub fn from_bytes(bytes: &[u8]) -> Option<LatencySketch> {
+        let (&tag, mut rest) = bytes.split_first()?;
+        let mut s = LatencySketch::default();
+        match tag {
+            0 => {
+                let n = take_varint(&mut rest)?;
+                if n > EXACT as u64 {
+                    return None;
+                }
+                for _ in 0..n {
+                    s.add(take_varint(&mut rest)?);
+                }
+            }
+            1 => {
+                s.total = take_varint(&mut rest)?;
+                let mut counts = Box::new([0u32; BUCKETS]);
+                let mut idx = 0usize;
+                while !rest.is_empty() {
+                    idx = idx.checked_add(usize::try_from(take_varint(&mut rest)?).ok()?)?;
+                    *counts.get_mut(idx)? = u32::try_from(take_varint(&mut rest)?).ok()?;
+                }
+                s.counts = Some(counts);
+            }
+            _ => return None,
+        }
+        rest.is_empty().then_some(s)
+    }
+}
+
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn take_varint(rest: &mut &[u8]) -> Option<u64> {
+    let mut v = 0u64;
+    for shift in (0..64).step_by(7) {
+        let (&b, tail) = rest.split_first()?;
+        *rest = tail;
+        v |= ((b & 0x7f) as u64) << shift;
+        if b < 0x80 {
+            return Some(v);
+        }
+    }
+    None
 }
 
 #[inline]
@@ -139,6 +215,23 @@ fn bump(counts: &mut [u32; BUCKETS], us: u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bytes_round_trip_small_and_bucketed() {
+        for n in [0u64, 5, 32, 33, 10_000] {
+            let mut s = LatencySketch::default();
+            for i in 0..n {
+                s.add(i * 137 % 90_000);
+            }
+            let back = LatencySketch::from_bytes(&s.to_bytes()).expect("decodes");
+            assert_eq!(back.count(), s.count(), "n={n}");
+            for q in [0.5, 0.9, 0.99] {
+                assert_eq!(back.quantile_us(q), s.quantile_us(q), "n={n} q={q}");
+            }
+        }
+        assert!(LatencySketch::from_bytes(&[7]).is_none());
+        assert!(LatencySketch::from_bytes(&[1, 1, 0xff]).is_none());
+    }
 
     #[test]
     fn quantiles_are_within_three_percent() {
