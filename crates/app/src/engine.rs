@@ -125,6 +125,40 @@ impl Engine {
         }
     }
 
+    /// Adds an input found while running (a file that started matching a glob); it
+    /// blocks nothing until it delivers a chunk.
+    pub fn add_input(&mut self) -> u32 {
+        self.inputs.push(InputStats::default());
+        self.queues.push(VecDeque::new());
+        self.floors.push(i64::MAX);
+        (self.inputs.len() - 1) as u32
+    }
+
+    /// Line numbers of `input` restart (the path names a new file after a rotation), or
+    /// continue from where an earlier run stopped.
+    pub fn set_line(&mut self, input: u32, physical: u64) {
+        self.inputs[input as usize].physical = physical;
+    }
+
+    /// Live input went idle: nothing older than `watermark` will come. Queued runs are
+    /// released and the detector processes and closes everything due by then.
+    pub fn advance(&mut self, watermark: i64) {
+        for f in &mut self.floors {
+            *f = i64::MAX;
+        }
+        self.drain(false);
+        self.detector.advance(watermark);
+    }
+
+    /// Takes out closed incidents and ended degraded findings (see
+    /// [`Detector::take_closed`]); memory stays bounded on input that never ends.
+    pub fn take_closed(&mut self) -> (Vec<Incident>, Vec<Degraded>) {
+        (
+            self.detector.take_closed(),
+            self.detector.take_ended_degraded(),
+        )
+    }
+
     pub fn read_error(&mut self, input: u32, error: String) {
         self.inputs[input as usize].error = Some(error);
     }

@@ -283,3 +283,27 @@ fn a_new_problem_next_to_an_incident_waiting_to_close_is_a_new_incident() {
     assert_eq!(outcome.incidents[0].errors, 20);
     assert_eq!(outcome.incidents[1].errors, 20);
 }
+
+#[test]
+fn advancing_an_idle_watermark_in_steps_finds_what_reading_straight_on_finds() {
+    let mut reqs = background(900);
+    for t in T0 + 200..T0 + 230 {
+        reqs.push(refused(t, API, "/api/orders/17", UP1));
+    }
+    // A gap with no line at all: the incident closes in it, live or not.
+    for t in T0 + 400..T0 + 430 {
+        reqs.push(Req::ok(t, API, "/api/orders/17", UP1).status(500, "500"));
+    }
+    reqs.retain(|r| !(T0 + 240..T0 + 380).contains(&r.t));
+    for t in T0 + 700..T0 + 720 {
+        reqs.push(refused(t, SHOP, "/search", UP2));
+    }
+    let lines = log(reqs);
+    let straight = common::run(&lines, lines.len(), "extended");
+    let stepped = common::run_live(&lines, 37);
+    let key = |i: &faultline_detect::Incident| (i.start, i.end, i.errors, i.cause_hint, i.open);
+    let want: Vec<_> = straight.incidents.iter().map(key).collect();
+    let got: Vec<_> = stepped.iter().map(key).collect();
+    assert_eq!(want.len(), 3);
+    assert_eq!(want, got);
+}

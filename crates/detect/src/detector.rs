@@ -55,6 +55,7 @@ pub struct Detector<C> {
     open: Vec<usize>,
     degraded: Vec<Degraded>,
     degraded_open: BTreeMap<Box<[u8]>, usize>,
+    next_serial: u64,
 }
 
 impl<C: Classify> Detector<C> {
@@ -76,6 +77,7 @@ impl<C: Classify> Detector<C> {
             open: Vec::new(),
             degraded: Vec::new(),
             degraded_open: BTreeMap::new(),
+            next_serial: 1,
         }
     }
 
@@ -154,6 +156,11 @@ impl<C: Classify> Detector<C> {
     }
 
     fn process_second(&mut self, sec: i64, p: Pending) {
+        // Closing is judged at every second, with data or not: what closed in a gap stays
+        // closed, however soon (in event time) the next line comes or is read.
+        if !self.open.is_empty() && sec - 1 > self.processed {
+            self.close_incidents(sec - 1);
+        }
         self.processed = sec;
         for c in &p.cells {
             // The scope's traffic (every series sharing host and route with a member) is what
@@ -271,7 +278,10 @@ impl<C: Classify> Detector<C> {
         let idx = match self.joinable(series, cause, first_error) {
             Some(i) => i,
             None => {
-                self.incidents.push(Incident::new(sec, cause));
+                let mut inc = Incident::new(sec, cause);
+                inc.serial = self.next_serial;
+                self.next_serial += 1;
+                self.incidents.push(inc);
                 self.open.push(self.incidents.len() - 1);
                 self.incidents.len() - 1
             }
@@ -467,6 +477,81 @@ impl<C: Classify> Detector<C> {
         if !d.routes.contains(&key.route) && d.routes.len() < 16 {
             d.routes.push(key.route.clone());
         }
+    }
+
+    /// Declares that no line older than `watermark` will come (live input went idle):
+    /// processes what is pending up to it and closes what is due by then. Closing is judged
+    /// per second either way, so advancing in steps gives what reading straight on would.
+    pub fn advance(&mut self, watermark: i64) {
+        self.process_until(watermark);
+        if watermark > self.processed {
+            if !self.open.is_empty() {
+                self.close_incidents(watermark);
+            }
+            self.processed = watermark;
+        }
+    }
+
+    /// The last second processed (`i64::MIN` before any).
+    pub fn processed(&self) -> i64 {
+        self.processed
+    }
+
+    /// Incidents with at least one 5xx that have not been taken out yet, open or closed.
+    pub fn current(&self) -> impl Iterator<Item = &Incident> {
+        self.incidents.iter().filter(|i| i.errors > 0)
+    }
+
+    /// Degraded-upstream findings not taken out yet.
+    pub fn current_degraded(&self) -> &[Degraded] {
+        &self.degraded
+    }
+
+    /// Takes out the closed incidents (and those merged into others), keeping memory bounded
+    /// on a log that never ends; returns the closed ones that hold 5xx.
+    pub fn take_closed(&mut self) -> Vec<Incident> {
+        let mut remap = vec![usize::MAX; self.incidents.len()];
+        let mut kept = Vec::with_capacity(self.open.len());
+        let mut closed = Vec::new();
+        for (i, inc) in std::mem::take(&mut self.incidents).into_iter().enumerate() {
+            if inc.open {
+                remap[i] = kept.len();
+                kept.push(inc);
+            } else if inc.errors > 0 {
+                closed.push(inc);
+            }
+        }
+        self.incidents = kept;
+        for i in &mut self.open {
+            *i = remap[*i];
+        }
+        for ctx in &mut self.group_ctx {
+            for i in ctx.iter_mut() {
+                *i = remap[*i];
+            }
+        }
+        for st in self.series.iter_mut().flatten() {
+            st.incident = st.incident.map(|i| remap[i]);
+        }
+        closed
+    }
+
+    /// Takes out the degraded-upstream findings that can no longer grow (no failed-over
+    /// attempt for longer than the gap that ends them).
+    pub fn take_ended_degraded(&mut self) -> Vec<Degraded> {
+        let gap = self.cfg.degraded_gap_secs;
+        let now = self.processed;
+        let (ended, kept): (Vec<Degraded>, Vec<Degraded>) = std::mem::take(&mut self.degraded)
+            .into_iter()
+            .partition(|d| now - d.end > gap);
+        self.degraded = kept;
+        self.degraded_open = self
+            .degraded
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (d.upstream.clone(), i))
+            .collect();
+        ended
     }
 
     /// Processes everything still pending and returns the incidents (by start) and the

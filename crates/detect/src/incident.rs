@@ -48,6 +48,9 @@ pub struct Incident {
     pub samples: Vec<Sample>,
     /// Connection numbers and request ids of its 5xx lines, to join other logs' lines.
     pub joins: JoinKeys,
+    /// Stable handle of this incident for the life of its detector (its index may change
+    /// once closed incidents are taken out).
+    pub serial: u64,
     pub(crate) last_bad: i64,
     pub(crate) last_activity: i64,
     pub(crate) ok_since_bad: u64,
@@ -107,6 +110,7 @@ impl Incident {
             cause_hint,
             samples: Vec::new(),
             joins: JoinKeys::default(),
+            serial: 0,
             last_bad: sec,
             last_activity: sec,
             ok_since_bad: 0,

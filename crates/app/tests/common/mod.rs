@@ -143,6 +143,48 @@ pub fn run(lines: &[String], chunk_lines: usize, format: &str) -> Outcome {
     engine.finish()
 }
 
+/// Runs `lines` as `serve` would see them written: `chunk_lines` at a time, the watermark
+/// advanced through the idle time before each next chunk, closed incidents taken out as
+/// they close. Returns every incident, by start.
+pub fn run_live(lines: &[String], chunk_lines: usize) -> Vec<faultline_detect::Incident> {
+    let parser = Arc::new(AccessParser::preset("extended").expect("preset"));
+    let mut engine = Engine::new(Config::default(), vec![i64::MAX]);
+    let mut worker = Worker::new(0, Limits::default(), Default::default());
+    let mut all = Vec::new();
+    let chunks: Vec<&[String]> = lines.chunks(chunk_lines.max(1)).collect();
+    for (seq, chunk) in chunks.iter().enumerate() {
+        let mut buf = chunk.join("\n").into_bytes();
+        buf.push(b'\n');
+        let job = Job {
+            input: 0,
+            seq: seq as u64,
+            buf,
+            parser: parser.clone(),
+            floor: i64::MAX,
+        };
+        engine.apply(worker.process(job));
+        if let Some(next) = chunks.get(seq + 1) {
+            let first = secs_of(&next[0]);
+            engine.advance(first - Config::default().lateness_secs - 1);
+        }
+        all.extend(engine.take_closed().0);
+    }
+    all.extend(engine.finish().incidents);
+    all.sort_by_key(|i| (i.start, i.end));
+    all
+}
+
+/// The event time of an `extended` line written by [`Req::line`] (UTC lines only).
+fn secs_of(line: &str) -> i64 {
+    let parser = AccessParser::preset("extended").expect("preset");
+    let mut rec = faultline_formats::Record::default();
+    let mut cache = faultline_formats::TimeCache::default();
+    parser
+        .parse(line.as_bytes(), &mut rec, &mut cache)
+        .expect("a test line parses");
+    rec.time.expect("a time").secs
+}
+
 /// The incidents as the report shows them.
 pub fn incidents(lines: &[String], chunk_lines: usize) -> Vec<IncidentReport> {
     let outcome = run(lines, chunk_lines, "extended");
