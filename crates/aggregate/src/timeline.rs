@@ -88,7 +88,12 @@ impl Timeline {
     }
 
     pub fn add_code(&mut self, sec: i64, status: u16) {
-        self.slot(sec).by_code[code_slot(status)] += 1;
+        self.add_codes(sec, status, 1);
+    }
+
+    /// `n` responses of the 5xx `status`.
+    pub fn add_codes(&mut self, sec: i64, status: u16, n: u64) {
+        self.slot(sec).by_code[code_slot(status)] += n;
     }
 
     pub fn width_secs(&self) -> i64 {

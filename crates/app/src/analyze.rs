@@ -432,7 +432,7 @@ fn progress_bar(args: &AnalyzeArgs, total: Option<u64>) -> Option<indicatif::Pro
     Some(pb)
 }
 
-fn samples(st: &InputStats) -> Vec<MalformedSample> {
+pub fn samples_of(st: &InputStats) -> Vec<MalformedSample> {
     st.samples
         .iter()
         .map(|m| MalformedSample {
@@ -453,7 +453,7 @@ fn access_report(path: &str, d: &faultline_formats::Detection, st: &InputStats) 
         parsed: st.parsed,
         filtered: st.filtered,
         malformed: st.malformed,
-        malformed_samples: samples(st),
+        malformed_samples: samples_of(st),
         error: st.error.clone(),
     }
 }
@@ -635,7 +635,7 @@ fn other_report(
         parsed: st.parsed,
         filtered: st.filtered,
         malformed: st.malformed,
-        malformed_samples: samples(st),
+        malformed_samples: samples_of(st),
         error: st.error.clone(),
     };
     (rep, assumption)

@@ -19,6 +19,11 @@ pub enum Command {
     /// List the error signatures faultline recognises (with the config's additions), render
     /// them as a Markdown page, or show which one a log line matches.
     Catalog(CatalogArgs),
+    /// Follow logs as they are written (through rotation and restarts), keep incidents and
+    /// rollups in a SQLite file, and answer the JSON API on HTTP.
+    Serve(ServeArgs),
+    /// Check a config file: print every error with its line and key; exit 2 if any.
+    Check(CheckArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -67,6 +72,23 @@ impl Dialect {
             Dialect::Json => "json",
         }
     }
+}
+
+/// `faultline serve`: follow logs, keep state, answer on HTTP.
+#[derive(Debug, clap::Args)]
+pub struct ServeArgs {
+    /// The config file: sources to follow, the state file, the HTTP address (see
+    /// `examples/faultline.toml`).
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+}
+
+/// `faultline check`: validate a config file.
+#[derive(Debug, clap::Args)]
+pub struct CheckArgs {
+    /// The config file to check; every error is printed with its line and key.
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
 }
 
 #[derive(Debug, clap::Args)]
@@ -157,4 +179,31 @@ pub struct AnalyzeArgs {
     /// Never show a progress bar.
     #[arg(long)]
     pub no_progress: bool,
+}
+
+impl AnalyzeArgs {
+    /// The options of a config file alone, nothing from a command line (for `serve`).
+    pub fn with_config(config: PathBuf) -> AnalyzeArgs {
+        AnalyzeArgs {
+            files: Vec::new(),
+            log_format: Vec::new(),
+            format: None,
+            json_fields: None,
+            tz: None,
+            output: Output::Json,
+            out: None,
+            fail_on: None,
+            config: Some(config),
+            since: None,
+            until: None,
+            host: Vec::new(),
+            route: Vec::new(),
+            status: Vec::new(),
+            exclude_path: Vec::new(),
+            exclude_ua: Vec::new(),
+            route_pattern: Vec::new(),
+            threads: None,
+            no_progress: true,
+        }
+    }
 }

@@ -49,6 +49,15 @@ pub struct RawConfig {
     /// Signatures added to the built-in catalog, or overriding entries of it by `id`.
     #[serde(default)]
     pub signature: Vec<faultline_diagnose::RawSignature>,
+    /// `serve`: the daemon's settings.
+    #[serde(default)]
+    pub serve: crate::serve::config::RawServe,
+    /// `serve`: the files to follow.
+    #[serde(default)]
+    pub source: Vec<crate::serve::config::RawSource>,
+    /// `serve`: how long rollups are kept at each resolution.
+    #[serde(default)]
+    pub retention: Vec<crate::serve::config::RawTier>,
 }
 
 #[derive(Debug, Default, Deserialize)]

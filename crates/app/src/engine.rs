@@ -140,6 +140,13 @@ impl Engine {
         self.inputs[input as usize].physical = physical;
     }
 
+    /// What `input` promises now: no run older than `floor` will come from it
+    /// (`i64::MAX`: it is idle and blocks nothing).
+    pub fn set_floor(&mut self, input: u32, floor: i64) {
+        self.floors[input as usize] = floor;
+        self.drain(false);
+    }
+
     /// Live input went idle: nothing older than `watermark` will come. Queued runs are
     /// released and the detector processes and closes everything due by then.
     pub fn advance(&mut self, watermark: i64) {

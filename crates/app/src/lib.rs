@@ -20,6 +20,7 @@ pub mod logs;
 pub mod markdown;
 pub mod pipeline;
 pub mod report;
+pub mod serve;
 pub mod terminal;
 pub mod tz;
 pub mod when;

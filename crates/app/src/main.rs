@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use faultline::{analyze, catalog_cmd, cli};
+use faultline::{analyze, catalog_cmd, cli, serve};
 
 fn main() -> ExitCode {
     // Rotated logs come in hundreds: allow as many open files as the hard limit permits.
@@ -12,6 +12,8 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         cli::Command::Analyze(args) => analyze::run(&args),
         cli::Command::Catalog(args) => catalog_cmd::run(&args),
+        cli::Command::Serve(args) => serve::run(&args),
+        cli::Command::Check(args) => serve::check(&args),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),

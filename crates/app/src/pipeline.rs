@@ -75,6 +75,15 @@ pub struct Worker {
     pub shard: Shard,
     cache: TimeCache,
     last_sec: i64,
+    rollup: Option<Rollup>,
+}
+
+/// Totals cut at interval boundaries (for `serve`'s stored rollups).
+#[derive(Debug)]
+struct Rollup {
+    width: i64,
+    current: Option<i64>,
+    done: Vec<(i64, Summary)>,
 }
 
 impl Worker {
@@ -84,6 +93,43 @@ impl Worker {
             shard: Shard::with_options(limits, options),
             cache: TimeCache::default(),
             last_sec: 0,
+            rollup: None,
+        }
+    }
+
+    /// Cuts the totals into intervals of `width_secs` of event time, taken with
+    /// [`Worker::take_rollups`].
+    pub fn with_rollups(mut self, width_secs: i64) -> Self {
+        self.rollup = Some(Rollup {
+            width: width_secs.max(1),
+            current: None,
+            done: Vec::new(),
+        });
+        self
+    }
+
+    /// The totals of every interval since the last call: (interval start, totals).
+    pub fn take_rollups(&mut self) -> Vec<(i64, Summary)> {
+        let Some(r) = self.rollup.as_mut() else {
+            return Vec::new();
+        };
+        let mut out = std::mem::take(&mut r.done);
+        if let Some(start) = r.current.take() {
+            out.push((start, self.shard.take_summary()));
+        }
+        out
+    }
+
+    /// Hands the totals so far to the interval they belong to when `sec` starts a new one.
+    fn cut(&mut self, sec: i64) {
+        let Some(r) = self.rollup.as_mut() else {
+            return;
+        };
+        let start = sec - sec.rem_euclid(r.width);
+        if r.current != Some(start) {
+            if let Some(prev) = r.current.replace(start) {
+                r.done.push((prev, self.shard.take_summary()));
+            }
         }
     }
 
@@ -124,6 +170,9 @@ impl Worker {
                         if stats.last.is_none_or(|l| t.secs > l.secs) {
                             stats.last = Some(t);
                         }
+                    }
+                    if self.rollup.is_some() {
+                        self.cut(self.last_sec);
                     }
                     if !self
                         .shard

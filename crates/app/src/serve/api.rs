@@ -1,0 +1,150 @@
+//! The API's answers, read from the store on a connection of their own: the report
+//! contract's document over any stored range, incidents, readiness and self-figures.
+
+use std::sync::{Arc, Mutex};
+
+use faultline_aggregate::Timeline;
+use faultline_serve::{AppError, Backend, Range};
+use faultline_store::{Reader, StoreError};
+use serde_json::{json, Value};
+
+use crate::report::{self, Report, Window};
+use crate::serve::telemetry::Sink;
+
+/// Shared between the engine loop and the HTTP thread.
+#[derive(Debug)]
+pub struct Api {
+    pub reader: Mutex<Reader>,
+    pub sink: Arc<Sink>,
+    pub followed: Arc<Mutex<(usize, usize)>>,
+}
+
+fn internal(e: StoreError) -> AppError {
+    AppError::Internal(e.to_string())
+}
+
+fn parse(body: &str) -> Value {
+    serde_json::from_str(body).unwrap_or(Value::Null)
+}
+
+fn rfc(secs: i64) -> String {
+    faultline_model::format_rfc3339(secs, 0)
+}
+
+impl Api {
+    fn report_value(&self, range: Range) -> Result<Value, StoreError> {
+        let reader = self.reader.lock().expect("not poisoned");
+        let span = reader.span()?;
+        let from = range.from.or(span.map(|s| s.0)).unwrap_or(0);
+        let to = range.to.or(span.map(|s| s.1 + 1)).unwrap_or(0);
+        let summary = reader.summary(from, to)?;
+        let (res, rows) = reader.timeline(from, to)?;
+        let mut timeline = Timeline::new(res, 1440);
+        for &(bucket, status, n) in &rows {
+            let is_5xx = (500..600).contains(&status);
+            timeline.add_requests(bucket, n, if is_5xx { n } else { 0 });
+            if is_5xx {
+                timeline.add_codes(bucket, status, n);
+            }
+        }
+        let inputs: Vec<Value> = reader
+            .inputs()?
+            .iter()
+            .map(|r| {
+                let mut v = parse(&r.body);
+                if let Some(o) = v.as_object_mut() {
+                    o.remove("next_line");
+                }
+                v
+            })
+            .collect();
+        let incidents: Vec<Value> = {
+            let mut v = reader.incidents(from, to, 10_000)?;
+            v.sort_by(|a, b| (a.start, &a.id).cmp(&(b.start, &b.id)));
+            v.iter().map(|i| parse(&i.body)).collect()
+        };
+        let findings: Vec<Value> = reader
+            .findings(from, to)?
+            .iter()
+            .map(|f| parse(&f.body))
+            .collect();
+        let groups: Vec<Value> = reader
+            .groups(from, to)?
+            .iter()
+            .map(|g| parse(&g.body))
+            .collect();
+        let doc = Report {
+            version: 1,
+            generated_at: rfc(jiff::Timestamp::now().as_second()),
+            window: Window {
+                start: span.map(|_| rfc(from)),
+                end: span.map(|_| rfc(to)),
+            },
+            assumptions: vec![format!(
+                "served from stored rollups at {res} s resolution: the window is aligned to it"
+            )],
+            inputs: Vec::new(),
+            totals: report::totals(&summary),
+            incidents: Vec::new(),
+            findings: Vec::new(),
+            error_groups: Vec::new(),
+            top: report::top(&summary),
+            timeline: report::timeline_report(&timeline, 0),
+        };
+        let mut v = serde_json::to_value(&doc).expect("serialises");
+        v["inputs"] = inputs.into();
+        v["incidents"] = incidents.into();
+        v["findings"] = findings.into();
+        v["error_groups"] = groups.into();
+        Ok(v)
+    }
+}
+
+impl Backend for Api {
+    fn report(&self, range: Range) -> Result<Value, AppError> {
+        self.report_value(range).map_err(internal)
+    }
+
+    fn incidents(&self, range: Range, limit: usize) -> Result<Vec<Value>, AppError> {
+        let reader = self.reader.lock().expect("not poisoned");
+        let list = reader
+            .incidents(
+                range.from.unwrap_or(i64::MIN),
+                range.to.unwrap_or(i64::MAX),
+                limit,
+            )
+            .map_err(internal)?;
+        Ok(list.iter().map(|i| parse(&i.body)).collect())
+    }
+
+    fn incident(&self, id: &str) -> Result<Option<Value>, AppError> {
+        let reader = self.reader.lock().expect("not poisoned");
+        Ok(reader
+            .incident(id)
+            .map_err(internal)?
+            .map(|i| parse(&i.body)))
+    }
+
+    fn ready(&self) -> Result<(), String> {
+        let figures = self.sink.figures();
+        if let Some(e) = figures.last_commit_error {
+            return Err(format!("the store is not writable: {e}"));
+        }
+        let (open, followed) = *self.followed.lock().expect("not poisoned");
+        if open == 0 {
+            return Err(if followed == 0 {
+                "no input file matched yet".into()
+            } else {
+                "no input file is readable".into()
+            });
+        }
+        if figures.commits == 0 {
+            return Err("the first commit has not happened yet".into());
+        }
+        Ok(())
+    }
+
+    fn status(&self) -> Result<Value, AppError> {
+        Ok(json!(self.sink.figures()))
+    }
+}

@@ -1,0 +1,265 @@
+//! The HTTP edge of `faultline serve` (DESIGN §3): [`router`] builds the routes over a
+//! [`Backend`] that answers from the store, and [`Server`] runs them on a listener in a
+//! thread of its own, so the engine loop stays synchronous.
+//!
+//! | route | answer |
+//! |---|---|
+//! | `GET /api/v1/report?from=&to=` | the report contract's document over stored data |
+//! | `GET /api/v1/incidents?from=&to=&limit=` | `{"incidents": [...]}`, newest first |
+//! | `GET /api/v1/incidents/{id}` | one incident, the contract's shape |
+//! | `GET /api/v1/status` | the daemon's own figures (lines read, parse errors, lag, store size) |
+//! | `GET /healthz` | 200 while the process runs |
+//! | `GET /readyz` | 200 when inputs are open and the store is writable, else 503 with why |
+//!
+//! Every error has one shape: `{"error": {"status": 400, "message": "…"}}`. Times in queries
+//! are RFC 3339 (`2024-03-12T08:00:00Z`) or Unix seconds.
+//!
+//! ```no_run
+//! # use std::sync::Arc;
+//! # fn demo(backend: Arc<dyn faultline_serve::Backend>) -> std::io::Result<()> {
+//! let listener = std::net::TcpListener::bind("127.0.0.1:0")?;
+//! let server = faultline_serve::Server::start(listener, backend)?;
+//! println!("listening on {}", server.addr());
+//! server.stop();
+//! # Ok(()) }
+//! ```
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+/// A time range `[from, to)` in UTC seconds; an open end means "all stored".
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Range {
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+}
+
+/// What the routes ask of the daemon. Calls may block (they read the store): they run on
+/// the runtime's blocking pool.
+pub trait Backend: Send + Sync + 'static {
+    /// The report document over `range`.
+    fn report(&self, range: Range) -> Result<Value, AppError>;
+    /// Incidents overlapping `range`, newest first, at most `limit`.
+    fn incidents(&self, range: Range, limit: usize) -> Result<Vec<Value>, AppError>;
+    /// One incident by id.
+    fn incident(&self, id: &str) -> Result<Option<Value>, AppError>;
+    /// `Err(why)` while the daemon cannot do its job (no input open, store not writable).
+    fn ready(&self) -> Result<(), String>;
+    /// The daemon's own figures: lines read, parse errors, lag per file, store size.
+    fn status(&self) -> Result<Value, AppError>;
+}
+
+/// The one error type of the API.
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl AppError {
+    fn status(&self) -> StatusCode {
+        match self {
+            AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let body = json!({"error": {"status": status.as_u16(), "message": self.to_string()}});
+        (status, Json(body)).into_response()
+    }
+}
+
+type Shared = Arc<dyn Backend>;
+
+/// The routes of the API over `state`.
+pub fn router(state: Shared) -> Router {
+    Router::new()
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .route("/api/v1/report", get(report))
+        .route("/api/v1/incidents", get(incidents))
+        .route("/api/v1/incidents/{id}", get(incident))
+        .route("/api/v1/status", get(status))
+        .fallback(not_found)
+        .with_state(state)
+}
+
+#[derive(Debug, Deserialize)]
+struct RangeQuery {
+    from: Option<String>,
+    to: Option<String>,
+    limit: Option<String>,
+}
+
+/// Incidents listed when no `limit` is given, and the most one call returns.
+const DEFAULT_LIMIT: usize = 100;
+const MAX_LIMIT: usize = 10_000;
+
+fn parse_time(key: &str, v: &str) -> Result<i64, AppError> {
+    if let Ok(secs) = v.parse::<i64>() {
+        return Ok(secs);
+    }
+    v.parse::<jiff::Timestamp>()
+        .map(|t| t.as_second())
+        .map_err(|e| {
+            AppError::BadRequest(format!(
+                "{key}={v:?}: not an RFC 3339 time (2024-03-12T08:00:00Z) nor Unix seconds: {e}"
+            ))
+        })
+}
+
+impl RangeQuery {
+    fn range(&self) -> Result<Range, AppError> {
+        let from = self
+            .from
+            .as_deref()
+            .map(|v| parse_time("from", v))
+            .transpose()?;
+        let to = self
+            .to
+            .as_deref()
+            .map(|v| parse_time("to", v))
+            .transpose()?;
+        if let (Some(f), Some(t)) = (from, to) {
+            if f >= t {
+                return Err(AppError::BadRequest(format!(
+                    "from ({f}) must be before to ({t})"
+                )));
+            }
+        }
+        Ok(Range { from, to })
+    }
+
+    fn limit(&self) -> Result<usize, AppError> {
+        match self.limit.as_deref() {
+            None => Ok(DEFAULT_LIMIT),
+            Some(v) => match v.parse::<usize>() {
+                Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
+                _ => Err(AppError::BadRequest(format!(
+                    "limit={v:?}: a number from 1 to {MAX_LIMIT}"
+                ))),
+            },
+        }
+    }
+}
+
+/// Runs a blocking backend call off the async workers.
+async fn blocking<T: Send + 'static>(
+    state: Shared,
+    f: impl FnOnce(&dyn Backend) -> Result<T, AppError> + Send + 'static,
+) -> Result<T, AppError> {
+    tokio::task::spawn_blocking(move || f(&*state))
+        .await
+        .map_err(|e| AppError::Internal(format!("request handler failed: {e}")))?
+}
+
+async fn healthz() -> Json<Value> {
+    Json(json!({"status": "ok"}))
+}
+
+async fn readyz(State(state): State<Shared>) -> Result<Json<Value>, AppError> {
+    blocking(state, |b| b.ready().map_err(AppError::Unavailable)).await?;
+    Ok(Json(json!({"status": "ready"})))
+}
+
+async fn report(
+    State(state): State<Shared>,
+    Query(q): Query<RangeQuery>,
+) -> Result<Json<Value>, AppError> {
+    let range = q.range()?;
+    Ok(Json(blocking(state, move |b| b.report(range)).await?))
+}
+
+async fn incidents(
+    State(state): State<Shared>,
+    Query(q): Query<RangeQuery>,
+) -> Result<Json<Value>, AppError> {
+    let (range, limit) = (q.range()?, q.limit()?);
+    let list = blocking(state, move |b| b.incidents(range, limit)).await?;
+    Ok(Json(json!({ "incidents": list })))
+}
+
+async fn incident(
+    State(state): State<Shared>,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, AppError> {
+    let shown = id.chars().take(80).collect::<String>();
+    let found = blocking(state, move |b| b.incident(&id)).await?;
+    found
+        .map(Json)
+        .ok_or_else(|| AppError::NotFound(format!("no incident {shown:?}")))
+}
+
+async fn status(State(state): State<Shared>) -> Result<Json<Value>, AppError> {
+    Ok(Json(blocking(state, |b| b.status()).await?))
+}
+
+async fn not_found() -> AppError {
+    AppError::NotFound("no such route; see /api/v1/report, /api/v1/incidents".into())
+}
+
+/// The API running on its own thread.
+#[derive(Debug)]
+pub struct Server {
+    addr: SocketAddr,
+    stop: tokio::sync::oneshot::Sender<()>,
+    thread: std::thread::JoinHandle<std::io::Result<()>>,
+}
+
+impl Server {
+    /// Serves [`router`] over `backend` on `listener` until [`Server::stop`].
+    pub fn start(listener: std::net::TcpListener, backend: Shared) -> std::io::Result<Server> {
+        listener.set_nonblocking(true)?;
+        let addr = listener.local_addr()?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_io()
+            .enable_time()
+            .max_blocking_threads(4)
+            .build()?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::Builder::new()
+            .name("http".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let listener = tokio::net::TcpListener::from_std(listener)?;
+                    axum::serve(listener, router(backend))
+                        .with_graceful_shutdown(async {
+                            let _ = stopped.await;
+                        })
+                        .await
+                })
+            })?;
+        Ok(Server { addr, stop, thread })
+    }
+
+    /// The address bound (useful with port 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Stops accepting, lets requests in flight finish, and joins the thread.
+    pub fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.thread.join();
+    }
+}
