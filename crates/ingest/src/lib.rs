@@ -12,6 +12,27 @@
 //! recreate), truncation and `copytruncate`, by polling, with checkpoints to resume from;
 //! [`Watcher`] follows every file a set of paths and globs names, picking up new matches.
 //!
+//! What tailing guarantees (each a named scenario in `tests/`, all of them together a
+//! random walk with crashes in `tests/model.rs`):
+//!
+//! - **Polling is the base mechanism.** Each poll reads past the offset; no change
+//!   notification is used or needed (network and FUSE mounts have none). A notification may
+//!   only make the caller poll sooner.
+//! - **Identity** is device + inode plus a hash of the first bytes (up to 256) of a file:
+//!   two files with the same first line are two files; an inode reused is another file.
+//! - **Exactly once across restarts**, when the caller commits the [`Checkpoint`]s with
+//!   what it computed from the lines delivered so far, in one transaction: restarted from
+//!   the last commit, every line is delivered again from there, none before it. The rest of
+//!   the checkpoint's file is found even if it was rotated, copied or compressed meanwhile.
+//! - **copytruncate's window:** lines written between the copy and the truncate are lost
+//!   (nobody can read them); what was not read before the copy is read from the copy.
+//! - **Not read:** lines a writer adds to a renamed file after the tailer switched to the
+//!   new one (a writer that reopens its log late); a file created and rotated away between
+//!   two polls (or between the committed checkpoint and a restart), other than the
+//!   checkpoint's own; the rest of a file deleted before it was read.
+//! - A glob does not follow rotated siblings of a file it follows, nor archives
+//!   ([`Watcher`]'s module has the rule): `*.log*` reads each line once.
+//!
 //! Depends only on `faultline-model` (DESIGN §3); effects live here, not in the engines.
 //!
 //! ```

@@ -1,8 +1,8 @@
 //! Following a log file by path through appends, rotation and truncation, by polling.
 //!
-//! Polling is the base mechanism (it works on every filesystem, network mounts included);
-//! a change notification may only make the caller poll sooner. Each poll compares what the
-//! path names now with the file being read:
+//! Polling is the base mechanism (it works on every filesystem, network mounts included, and
+//! needs no change notification); a notification may only make the caller poll sooner. Each
+//! poll compares what the path names now with the file being read:
 //!
 //! - **append**: the new bytes are read; whole lines are delivered, a partial last line is
 //!   kept until its newline arrives or until it is older than the flush timeout;
@@ -11,24 +11,34 @@
 //!   (even if it was renamed, compressed or deleted meanwhile), then the new one from its
 //!   start;
 //! - **truncation** (in place, or `copytruncate`): the file is shorter than what was read,
-//!   or its first bytes changed; reading restarts at 0. Lines written between the copy and
-//!   the truncate are lost — the documented window of `copytruncate`;
+//!   or its first bytes changed. What was not read yet of the old content is read from the
+//!   copy when a sibling holds it (found by its first bytes, plain or compressed); reading
+//!   then restarts at 0. Lines written between the copy and the truncate are lost — the
+//!   documented window of `copytruncate`;
 //! - **inode reuse**: the same device and inode with other first bytes is another file.
 //!
 //! A file's identity is device + inode plus a hash of its first bytes ([`FileId`]), which is
 //! what a [`Checkpoint`] stores with the offset. Resuming from a checkpoint whose file was
-//! rotated meanwhile reads the rest of it first (found by identity among the path's
-//! siblings, `access.log.1`), then the file the path names now from its beginning; a
-//! checkpoint whose file is gone (or compressed) starts the current file from the beginning.
+//! rotated meanwhile reads the rest of it first — found among the path's siblings
+//! (`access.log.1`, `access.log-20240101.gz`) by inode, or by its first bytes once it was
+//! copied or compressed — then the file the path names now from its beginning.
+//!
+//! Not read: lines a writer still adds to a renamed file after the poll that switched to
+//! the new one (nginx between logrotate's rename and its reopen); a file created and rotated
+//! away entirely between two polls (or while stopped) that is not the checkpoint's; the
+//! rest of a file deleted while stopped; a file that was empty when last looked at (its
+//! first bytes unknown) and then copied or compressed away.
 //!
 //! Time comes in as an argument (milliseconds of any monotonic clock): no clock is read here.
 
-use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom};
+use std::fs::{File, Metadata};
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use faultline_model::join::fnv1a as fnv;
+
+use crate::chunk::{open_path, Compression};
 
 /// Bytes hashed to tell one file from another that reuses its inode.
 const HEAD_BYTES: usize = 256;
@@ -68,21 +78,46 @@ pub enum TailEvent {
     },
     /// The path names another file now; the old one was read to its end.
     Rotated { from: FileId, to: FileId },
-    /// The file was truncated (or replaced in place); reading restarts at 0.
+    /// The file was truncated (or replaced in place); reading restarts at 0. What was not
+    /// read yet of the old content came before this event, from its copy, if one was found;
+    /// `at` is where reading of the old content stopped.
     Truncated { id: FileId, at: u64 },
     /// The path cannot be read now (missing, permission); polling goes on.
     Unreadable { error: String },
 }
 
+/// How far one file's content was read; kept apart from the file so that the rest of a
+/// content can be read from its copy.
 #[derive(Debug)]
-struct Open {
-    file: File,
+struct Progress {
     id: FileId,
     /// Offset of the first byte not yet read.
     read_to: u64,
     /// Bytes read after the last newline, and when they started waiting.
     partial: Vec<u8>,
     partial_since: u64,
+}
+
+impl Progress {
+    fn new(id: FileId, read_to: u64, now_ms: u64) -> Progress {
+        Progress {
+            id,
+            read_to,
+            partial: Vec::new(),
+            partial_since: now_ms,
+        }
+    }
+
+    /// The offset after the last line delivered.
+    fn consumed(&self) -> u64 {
+        self.read_to - self.partial.len() as u64
+    }
+}
+
+#[derive(Debug)]
+struct Open {
+    file: File,
+    at: Progress,
 }
 
 /// Follows one path. See the module documentation.
@@ -150,13 +185,18 @@ impl Tailer {
         &self.path
     }
 
-    /// Where reading stands: the offset after the last line delivered.
+    /// Where reading stands: the offset after the last line delivered. Before a file could
+    /// be opened, the checkpoint this tailer resumes from — committing it again loses
+    /// nothing and repeats nothing.
     pub fn checkpoint(&self) -> Option<Checkpoint> {
-        self.cur.as_ref().map(|o| Checkpoint {
-            path: self.path.clone(),
-            id: o.id,
-            offset: o.read_to - o.partial.len() as u64,
-        })
+        match &self.cur {
+            Some(o) => Some(Checkpoint {
+                path: self.path.clone(),
+                id: o.at.id,
+                offset: o.at.consumed(),
+            }),
+            None => self.resume.clone(),
+        }
     }
 
     /// Looks at the path once and reports what changed. `now_ms` is the caller's clock.
@@ -177,58 +217,150 @@ impl Tailer {
 
     fn step(&mut self, now_ms: u64, out: &mut Vec<TailEvent>) -> io::Result<()> {
         let named = std::fs::metadata(&self.path);
-        if let Some(cur) = self.cur.as_mut() {
-            let replaced = match &named {
-                Ok(m) => m.dev() != cur.id.dev || m.ino() != cur.id.ino,
-                // Deleted: keep reading what was written until it reappears.
-                Err(_) => false,
-            };
-            // Same file: truncated, or its beginning rewritten (inode reused)?
-            let size = cur.file.metadata()?.len();
-            // (Checked also when the path names another file now: the file may have been
-            // truncated before it was rotated away.)
-            if size < cur.read_to || !same_head(&mut cur.file, &cur.id)? {
-                out.push(TailEvent::Truncated {
-                    id: cur.id,
-                    at: cur.read_to,
-                });
-                cur.partial.clear();
-                cur.read_to = 0;
-                cur.id = identify(&mut cur.file)?;
-            }
-            read_new(cur, now_ms, self.flush_ms, out, replaced)?;
-            // A file first seen short: its identity grows with it (up to HEAD_BYTES), so a
-            // later truncation that rewrites past the old offset is still recognised.
-            if (cur.id.head_len as usize) < HEAD_BYTES && cur.read_to > u64::from(cur.id.head_len) {
-                cur.id = identify(&mut cur.file)?;
-            }
-            if !replaced {
-                return Ok(());
-            }
-            let from = cur.id;
-            self.cur = None;
-            return self.switch(from, now_ms, out);
+        if self.cur.is_some() {
+            return self.follow(named.ok(), now_ms, out);
         }
         let named = named?;
-        // Resuming, and the path names another file now: it was rotated while we were not
-        // running. Read the rest of the checkpoint's file first, found by its identity among
-        // its siblings (`access.log.1`), if it is still there uncompressed.
-        if let Some(cp) = self.resume.as_ref() {
-            if named.dev() != cp.id.dev || named.ino() != cp.id.ino {
-                if let Some(mut old) = find_rotated(&self.path, cp) {
-                    read_new(&mut old, now_ms, self.flush_ms, out, true)?;
-                    self.resume = None;
-                    return self.switch(old.id, now_ms, out);
-                }
-            }
+        match self.resume.clone() {
+            Some(cp) => self.resume_from(cp, &named, now_ms, out),
+            None => self.open(now_ms, out),
         }
-        self.open(now_ms, out)
+    }
+
+    /// A poll with a file open: its new lines, then, if the path names another file now,
+    /// that one from its start.
+    fn follow(
+        &mut self,
+        named: Option<Metadata>,
+        now_ms: u64,
+        out: &mut Vec<TailEvent>,
+    ) -> io::Result<()> {
+        let Some(cur) = self.cur.as_mut() else {
+            return Ok(());
+        };
+        // Deleted (`named` is None): keep reading what was written until it reappears.
+        let replaced = named.is_some_and(|m| m.dev() != cur.at.id.dev || m.ino() != cur.at.id.ino);
+        // Same file: truncated, or its beginning rewritten (inode reused)? Checked also when
+        // the path names another file now: it may have been truncated before it was rotated.
+        let size = cur.file.metadata()?.len();
+        if size < cur.at.read_to || !same_head(&mut cur.file, &cur.at.id)? {
+            // copytruncate: what was not read yet of the old content is in the copy.
+            read_copy(&self.path, &mut cur.at, now_ms, out);
+            out.push(TailEvent::Truncated {
+                id: cur.at.id,
+                at: cur.at.read_to,
+            });
+            cur.at = Progress::new(identify(&mut cur.file)?, 0, now_ms);
+        }
+        read_new(cur, now_ms, self.flush_ms, out, replaced)?;
+        // A file first seen short: its identity grows with it (up to HEAD_BYTES), so a later
+        // truncation that rewrites past the old offset is still recognised.
+        if (cur.at.id.head_len as usize) < HEAD_BYTES
+            && cur.at.read_to > u64::from(cur.at.id.head_len)
+        {
+            cur.at.id = identify(&mut cur.file)?;
+        }
+        if !replaced {
+            return Ok(());
+        }
+        let from = cur.at.id;
+        self.cur = None;
+        self.switch(from, now_ms, out)
+    }
+
+    /// The first poll after a restart: the rest of the checkpoint's content wherever it is
+    /// now (the path, a rotated sibling, a copy or a compressed copy), then what the
+    /// checkpoint's inode holds now if that is newer content, then the path's file.
+    fn resume_from(
+        &mut self,
+        cp: Checkpoint,
+        named: &Metadata,
+        now_ms: u64,
+        out: &mut Vec<TailEvent>,
+    ) -> io::Result<()> {
+        let at_path = named.dev() == cp.id.dev && named.ino() == cp.id.ino;
+        let mut holder = if at_path {
+            Some(open_path(&self.path)?)
+        } else {
+            find_inode(&self.path, &cp.id)
+        };
+        let unchanged = match holder.as_mut() {
+            Some(f) => f.metadata()?.len() >= cp.offset && same_head(f, &cp.id)?,
+            None => false,
+        };
+        // A checkpoint says where to go on: reading from the end does not apply.
+        self.from_end = false;
+        self.resume = None;
+        match holder {
+            Some(file) if unchanged => self.resume_in(file, &cp, at_path, now_ms, out),
+            _ if at_path => {
+                // Truncated (copytruncate) while stopped.
+                let mut old = Progress::new(cp.id, cp.offset, now_ms);
+                read_copy(&self.path, &mut old, now_ms, out);
+                out.push(TailEvent::Truncated {
+                    id: cp.id,
+                    at: old.read_to,
+                });
+                self.open(now_ms, out)
+            }
+            holder => self.resume_rotated(holder, &cp, now_ms, out),
+        }
+    }
+
+    /// The checkpoint's content is still in its file: at the path, followed on from the
+    /// offset; renamed, read to its end before the path's file.
+    fn resume_in(
+        &mut self,
+        mut file: File,
+        cp: &Checkpoint,
+        at_path: bool,
+        now_ms: u64,
+        out: &mut Vec<TailEvent>,
+    ) -> io::Result<()> {
+        let id = identify(&mut file)?;
+        let mut open = Open {
+            file,
+            at: Progress::new(id, cp.offset, now_ms),
+        };
+        read_new(&mut open, now_ms, self.flush_ms, out, !at_path)?;
+        if at_path {
+            self.cur = Some(open);
+            return Ok(());
+        }
+        self.switch(id, now_ms, out)
+    }
+
+    /// The checkpoint's inode is elsewhere and holds other content now, or is gone: the
+    /// rest from a copy, then the inode's newer content if it was renamed (all of it new),
+    /// then the path's file.
+    fn resume_rotated(
+        &mut self,
+        holder: Option<File>,
+        cp: &Checkpoint,
+        now_ms: u64,
+        out: &mut Vec<TailEvent>,
+    ) -> io::Result<()> {
+        let mut old = Progress::new(cp.id, cp.offset, now_ms);
+        read_copy(&self.path, &mut old, now_ms, out);
+        let Some(mut file) = holder else {
+            return self.switch(cp.id, now_ms, out);
+        };
+        let id = identify(&mut file)?;
+        let mut open = Open {
+            file,
+            at: Progress::new(id, 0, now_ms),
+        };
+        read_new(&mut open, now_ms, self.flush_ms, out, true)?;
+        self.switch(id, now_ms, out)
     }
 
     /// The file `from` was read to its end: opens what the path names now, from its start.
     fn switch(&mut self, from: FileId, now_ms: u64, out: &mut Vec<TailEvent>) -> io::Result<()> {
         let mut open = self.open_file(now_ms)?;
-        out.push(TailEvent::Rotated { from, to: open.id });
+        out.push(TailEvent::Rotated {
+            from,
+            to: open.at.id,
+        });
         read_new(&mut open, now_ms, self.flush_ms, out, false)?;
         self.cur = Some(open);
         Ok(())
@@ -241,75 +373,118 @@ impl Tailer {
         Ok(())
     }
 
-    /// Opens the path, at the checkpoint's offset when the checkpoint names this file.
+    /// Opens the path from its start (from its end the first time, if asked).
     fn open_file(&mut self, now_ms: u64) -> io::Result<Open> {
-        let mut file = File::open(&self.path)?;
-        if file.metadata()?.is_dir() {
-            return Err(io::Error::other("is a directory"));
-        }
+        let mut file = open_path(&self.path)?;
         let id = identify(&mut file)?;
-        let mut start = 0;
-        if std::mem::take(&mut self.from_end) {
-            start = file.metadata()?.len();
-        }
-        if let Some(cp) = self.resume.take() {
-            let size = file.metadata()?.len();
-            let same = cp.id.dev == id.dev
-                && cp.id.ino == id.ino
-                && cp.offset <= size
-                && same_head(&mut file, &cp.id)?;
-            if same {
-                start = cp.offset;
-            }
-        }
+        let start = if std::mem::take(&mut self.from_end) {
+            file.metadata()?.len()
+        } else {
+            0
+        };
         Ok(Open {
             file,
-            id,
-            read_to: start,
-            partial: Vec::new(),
-            partial_since: now_ms,
+            at: Progress::new(id, start, now_ms),
         })
     }
 }
 
-/// The file a checkpoint names, looked for by device, inode and first bytes among the
-/// siblings of `path` whose names start with its name (`access.log.1`, `access.log-2024…`).
-fn find_rotated(path: &Path, cp: &Checkpoint) -> Option<Open> {
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty())?;
-    let name = path.file_name()?.to_string_lossy().into_owned();
-    for entry in std::fs::read_dir(dir).ok()?.flatten() {
-        if !entry.file_name().to_string_lossy().starts_with(&name) {
-            continue;
-        }
-        let Ok(meta) = entry.metadata() else { continue };
-        if meta.dev() != cp.id.dev || meta.ino() != cp.id.ino {
-            continue;
-        }
-        let Ok(mut file) = File::open(entry.path()) else {
-            continue;
-        };
-        // The same inode under a rotated name: the file. Shorter than the checkpoint or
-        // with other first bytes, it was truncated (copytruncate) before it was rotated:
-        // everything in it is new.
-        let unchanged = meta.len() >= cp.offset && same_head(&mut file, &cp.id).unwrap_or(false);
-        let id = if unchanged {
-            cp.id
-        } else {
-            identify(&mut file).ok()?
-        };
-        return Some(Open {
-            file,
-            id,
-            read_to: if unchanged { cp.offset } else { 0 },
-            partial: Vec::new(),
-            partial_since: 0,
-        });
-    }
-    None
+/// What follows a file's name in the names of its rotated siblings (`access.log.1`,
+/// `access.log-20240101.gz`, `access.log_old`). The one rule shared by the tailer (where a
+/// rotated file may be) and the watcher (which matches of a glob are not inputs of their own).
+pub(crate) const ROTATION_SEPARATORS: [char; 3] = ['.', '-', '_'];
+
+fn is_rotated_sibling(name: &str, candidate: &str) -> bool {
+    candidate
+        .strip_prefix(name)
+        .is_some_and(|rest| rest.starts_with(ROTATION_SEPARATORS))
 }
 
-/// Reads from `read_to` to the end; delivers whole lines, keeps a partial one (flushed when
-/// older than `flush_ms`, or at once when `last` says no more will be written).
+/// The regular files next to `path` that are its rotated siblings.
+fn siblings(path: &Path) -> Vec<(PathBuf, Metadata)> {
+    let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) else {
+        return Vec::new();
+    };
+    let Some(name) = path.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+        return Vec::new();
+    };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter(|e| is_rotated_sibling(&name, &e.file_name().to_string_lossy()))
+        .filter_map(|e| Some((e.path(), e.metadata().ok()?)))
+        .filter(|(_, m)| m.is_file())
+        .collect()
+}
+
+/// The sibling of `path` that is the file `id` by device and inode (renamed by rotation).
+fn find_inode(path: &Path, id: &FileId) -> Option<File> {
+    siblings(path)
+        .into_iter()
+        .find(|(_, m)| m.dev() == id.dev && m.ino() == id.ino)
+        .and_then(|(p, _)| File::open(p).ok())
+}
+
+/// Delivers the rest of `at`'s content from a copy of it, if a sibling holds one. A copy
+/// that cannot be read to its end (a damaged archive) gives what it can: the live file must
+/// go on being followed rather than fail on the copy at every poll.
+fn read_copy(path: &Path, at: &mut Progress, now_ms: u64, out: &mut Vec<TailEvent>) {
+    if let Some(mut copy) = find_copy(path, &at.id, at.read_to) {
+        let _ = consume(&mut copy, at, now_ms, 0, out, true);
+    }
+}
+
+/// A sibling of `path` (plain, gzip or zstd) whose content starts with the bytes `id`
+/// hashed and reaches `offset`, positioned there: copytruncate's copy, or a rotated file
+/// compressed since. Another inode, so found by content; the newest such file wins (the
+/// copy just made, rather than an older file that happens to start alike).
+fn find_copy(path: &Path, id: &FileId, offset: u64) -> Option<Box<dyn Read>> {
+    // Nothing was known of the content: a copy could not be told from any other file.
+    if id.head_len == 0 {
+        return None;
+    }
+    let mut found: Vec<(std::time::SystemTime, PathBuf)> = siblings(path)
+        .into_iter()
+        .filter(|(_, m)| m.dev() != id.dev || m.ino() != id.ino)
+        .map(|(p, m)| (m.modified().unwrap_or(std::time::UNIX_EPOCH), p))
+        .collect();
+    found.sort_by_key(|f| std::cmp::Reverse(f.0));
+    found
+        .into_iter()
+        .find_map(|(_, p)| open_at(&p, id, offset).ok().flatten())
+}
+
+/// `p` (decompressed if need be) positioned at `offset`, if it starts with the bytes `id`
+/// hashed and is at least `offset` long.
+fn open_at(p: &Path, id: &FileId, offset: u64) -> io::Result<Option<Box<dyn Read>>> {
+    let mut buffered = BufReader::new(open_path(p)?);
+    let mut content: Box<dyn Read> = match Compression::sniff(buffered.fill_buf()?) {
+        Compression::None => {
+            let mut file = buffered.into_inner();
+            if file.metadata()?.len() < offset || !same_head(&mut file, id)? {
+                return Ok(None);
+            }
+            file.seek(SeekFrom::Start(offset))?;
+            return Ok(Some(Box::new(file)));
+        }
+        Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(buffered)),
+        Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(buffered)?),
+    };
+    let mut head = vec![0u8; id.head_len as usize];
+    if content.read_exact(&mut head).is_err() || fnv(&head) != id.head {
+        return Ok(None);
+    }
+    let skip = offset.saturating_sub(head.len() as u64);
+    if io::copy(&mut (&mut content).take(skip), &mut io::sink())? < skip {
+        return Ok(None);
+    }
+    let rest = head.split_off(offset.min(head.len() as u64) as usize);
+    Ok(Some(Box::new(io::Cursor::new(rest).chain(content))))
+}
+
+/// Reads the open file from `read_to` to its end; see [`consume`].
 fn read_new(
     cur: &mut Open,
     now_ms: u64,
@@ -317,41 +492,56 @@ fn read_new(
     out: &mut Vec<TailEvent>,
     last: bool,
 ) -> io::Result<()> {
-    cur.file.seek(SeekFrom::Start(cur.read_to))?;
+    cur.file.seek(SeekFrom::Start(cur.at.read_to))?;
+    consume(&mut cur.file, &mut cur.at, now_ms, flush_ms, out, last)
+}
+
+/// Reads `src` to its end; delivers whole lines, keeps a partial one (flushed when older
+/// than `flush_ms`, or at once when `last` says no more will be written).
+fn consume(
+    src: &mut dyn Read,
+    at: &mut Progress,
+    now_ms: u64,
+    flush_ms: u64,
+    out: &mut Vec<TailEvent>,
+    last: bool,
+) -> io::Result<()> {
     let mut buf = vec![0u8; READ_BYTES];
     loop {
-        let n = cur.file.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        let start_offset = cur.read_to - cur.partial.len() as u64;
-        cur.read_to += n as u64;
+        let n = match src.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        let start_offset = at.consumed();
+        at.read_to += n as u64;
         let data = &buf[..n];
         match memchr::memrchr(b'\n', data) {
             Some(nl) => {
-                let mut bytes = std::mem::take(&mut cur.partial);
+                let mut bytes = std::mem::take(&mut at.partial);
                 bytes.extend_from_slice(&data[..=nl]);
-                cur.partial.extend_from_slice(&data[nl + 1..]);
-                cur.partial_since = now_ms;
-                push_lines(out, cur.id, start_offset, bytes);
+                at.partial.extend_from_slice(&data[nl + 1..]);
+                at.partial_since = now_ms;
+                push_lines(out, at.id, start_offset, bytes);
             }
             None => {
-                if cur.partial.is_empty() {
-                    cur.partial_since = now_ms;
+                if at.partial.is_empty() {
+                    at.partial_since = now_ms;
                 }
-                cur.partial.extend_from_slice(data);
-                if cur.partial.len() >= MAX_PARTIAL {
-                    let bytes = std::mem::take(&mut cur.partial);
-                    push_lines(out, cur.id, start_offset, bytes);
+                at.partial.extend_from_slice(data);
+                if at.partial.len() >= MAX_PARTIAL {
+                    let bytes = std::mem::take(&mut at.partial);
+                    push_lines(out, at.id, start_offset, bytes);
                 }
             }
         }
     }
-    let stale = now_ms.saturating_sub(cur.partial_since) >= flush_ms;
-    if !cur.partial.is_empty() && (last || stale) {
-        let offset = cur.read_to - cur.partial.len() as u64;
-        let bytes = std::mem::take(&mut cur.partial);
-        push_lines(out, cur.id, offset, bytes);
+    let stale = now_ms.saturating_sub(at.partial_since) >= flush_ms;
+    if !at.partial.is_empty() && (last || stale) {
+        let offset = at.consumed();
+        let bytes = std::mem::take(&mut at.partial);
+        push_lines(out, at.id, offset, bytes);
     }
     Ok(())
 }
