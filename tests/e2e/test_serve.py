@@ -152,46 +152,68 @@ def test_check_prints_every_error_with_its_line_and_key(faultline, tmp_path):
 REPO_EXAMPLE = EXAMPLES.parents[0] / "faultline.toml"
 
 
-def write_slowly(path, lines, pieces, pause):
-    """Appends `lines` in `pieces` writes; each write but the last ends in the middle of a line."""
-    data = b"".join(lines)
-    cuts = sorted(random.Random(7).sample(range(1, len(data)), pieces - 1)) + [len(data)]
-    at = 0
-    with open(path, "ab") as f:
-        for cut in cuts:
-            f.write(data[at:cut])
-            f.flush()
-            at = cut
-            time.sleep(pause)
+def write_slowly(files, pieces, pause):
+    """Appends each of `files` ({path: bytes}) in `pieces` writes, all growing together; a
+    write may end in the middle of a line."""
+    rng = random.Random(7)
+    cuts = {p: sorted(rng.sample(range(1, len(d)), pieces - 1)) + [len(d)]
+            for p, d in files.items()}
+    at = dict.fromkeys(files, 0)
+    for i in range(pieces):
+        for path, data in files.items():
+            with open(path, "ab") as f:
+                f.write(data[at[path]:cuts[path][i]])
+            at[path] = cuts[path][i]
+        time.sleep(pause)
 
 
-def test_a_log_tailed_as_it_is_written_gives_what_analyze_gives(faultline, tmp_path, daemons):
+def test_logs_tailed_as_they_are_written_give_what_analyze_gives(faultline, tmp_path, daemons):
     log = tmp_path / "access.log"
-    cfg, port = config(tmp_path, [([str(log)], None)])
+    others = {tmp_path / n: (EXAMPLES / n).read_bytes() for n in ("error.log", "app.log")}
+    cfg, port = config(tmp_path, [([str(log)], None), ([str(tmp_path / "error.log")], "error"),
+                                  ([str(tmp_path / "app.log")], None)])
     log.write_bytes(b"".join(LINES[:20]))
     d = start(faultline, cfg, port, daemons)
-    write_slowly(log, LINES[20:], pieces=12, pause=0.15)
-    want, _ = faultline.analyze_json(log)
+    write_slowly({log: b"".join(LINES[20:]), **others}, pieces=12, pause=0.15)
+    want, _ = faultline.analyze_json(log, *others)
     d.wait_for("every line counted", lambda: d.totals()["requests"] == len(LINES))
     assert d.totals() == want["totals"]
     # Event time moves on with the clock once the file is idle: every incident closes.
     got = d.wait_for("all incidents resolved", lambda: (lambda inc: inc if inc and all(
         i["state"] == "resolved" for i in inc) else None)(d.get("/api/v1/incidents")["incidents"]))
     assert len(want["incidents"]) >= 8
-    assert sorted(map(key, got)) == sorted(map(key, want["incidents"]))
-    one = d.get("/api/v1/incidents/" + got[0]["id"])
-    assert one["diagnosis"]["reasons"] and one["diagnosis"]["evidence"]
+    # Diagnoses too: the same cause, confidence, reasons, evidence lines and remediation,
+    # joined from the error and app logs as they were written (an incident's diagnosis is
+    # final once the other logs were read past it).
+    want_by_id = {i["id"]: i for i in want["incidents"]}
+    seen = {}
+
+    def same_as_analyze():
+        seen["got"] = {i["id"]: i for i in d.get("/api/v1/incidents")["incidents"]}
+        return seen["got"] == want_by_id
+
+    deadline = time.monotonic() + 15
+    while not same_as_analyze() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    got = seen["got"]
+    assert sorted(got) == sorted(want_by_id)
+    for inc_id, inc in got.items():
+        assert inc == want_by_id[inc_id], inc_id
+    assert any(e["source"].endswith("error.log")
+               for i in got.values() for e in i["diagnosis"]["evidence"])
+    groups = {g["fingerprint"]: g["count"] for g in d.get("/api/v1/report")["error_groups"]}
+    assert groups == {g["fingerprint"]: g["count"] for g in want["error_groups"]}
     assert d.stop() == 0
 
-    # The same lines replayed at once (a fresh state) give the same incidents and ids.
+    # The same lines replayed at once (a fresh state) give the same incidents, ids and
+    # diagnoses.
     replay_dir = tmp_path / "replay"
     replay_dir.mkdir()
-    cfg2, port2 = config(replay_dir, [([str(log)], None)])
+    cfg2, port2 = config(replay_dir, [([str(log)], None), ([str(p) for p in others], None)])
     d2 = start(faultline, cfg2, port2, daemons)
     d2.wait_for("replayed", lambda: d2.totals()["requests"] == len(LINES))
-    got2 = d2.wait_for("all resolved", lambda: (lambda inc: inc if inc and all(
-        i["state"] == "resolved" for i in inc) else None)(d2.get("/api/v1/incidents")["incidents"]))
-    assert sorted(map(key, got2)) == sorted(map(key, got))
+    d2.wait_for("the same incidents", lambda: {
+        i["id"]: i for i in d2.get("/api/v1/incidents")["incidents"]} == want_by_id, timeout=15)
     assert d2.stop() == 0
 
 

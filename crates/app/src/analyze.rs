@@ -7,10 +7,10 @@ use anyhow::{Context, Result};
 use faultline_aggregate::Limits;
 use faultline_detect::Config;
 use faultline_diagnose::{Correlator, LogEvidence};
-use faultline_formats::{parse_apache_error, parse_nginx_error, AccessParser, JsonMapping, Kind};
+use faultline_formats::{AccessParser, JsonMapping, Kind};
 
-use crate::logs::{Groups, LogContext, Pending};
-use faultline_formats::Joiner;
+use crate::logread::{Clock, LogReader};
+use crate::logs::{Groups, LogContext};
 
 /// Seconds an error- or app-log event may lie outside an incident's first and last 5xx line
 /// and still be joined to it by time: proxies log the error when it happens and the access
@@ -283,6 +283,7 @@ pub fn analyze(args: &AnalyzeArgs, plan: &Plan, user: &[AccessParser]) -> Result
         patterns: &plan.options.patterns,
         correlator: Correlator::new(&outcome.incidents, &outcome.degraded, JOIN_TOLERANCE_SECS),
         groups: Groups::default(),
+        tap: None,
     };
     for (i, slot) in slots.into_iter().enumerate() {
         let det = detections.iter().find(|(j, _)| *j == i).map(|(_, d)| d);
@@ -475,48 +476,6 @@ fn failed_report(path: &str, error: String) -> InputReport {
 
 /// Error and application logs: every event matched, grouped and joined to the incidents
 /// (see [`crate::logs`]); error-log times widen the window.
-/// The offset of a local time without one (the contract's rule): `--tz` if given, else
-/// that of the access-log lines nearest in time.
-fn offset_of(zone: Option<&Zone>, offsets: &[(i64, i32)], local: i64) -> i32 {
-    zone.map_or_else(
-        || crate::engine::offset_near(offsets, local),
-        |z| z.offset_at(local),
-    )
-}
-
-/// One application event: its time made UTC (a timestamp without an offset is read like an
-/// error log's), then matched, grouped and joined.
-fn app_event(
-    ev: &faultline_formats::AppEvent,
-    last: &mut Option<EventTime>,
-    source: u32,
-    zone: Option<&Zone>,
-    offsets: &[(i64, i32)],
-    st: &mut InputStats,
-    ctx: &mut LogContext<'_>,
-) {
-    let at = match ev.time {
-        Some((local, Some(offset))) => Some(EventTime {
-            secs: local - offset as i64,
-            offset,
-        }),
-        Some((local, None)) => {
-            let offset = offset_of(zone, offsets, local);
-            Some(EventTime {
-                secs: local - offset as i64,
-                offset,
-            })
-        }
-        None => *last,
-    };
-    let Some(at) = at else { return };
-    if ev.time.is_some() {
-        *last = Some(at);
-        st.widen(Some(at), Some(at));
-    }
-    crate::logs::offer_app_event(ev, at, source, ctx);
-}
-
 #[allow(clippy::too_many_arguments)]
 fn other_report(
     mut o: Opened,
@@ -531,71 +490,11 @@ fn other_report(
     let apache = o.detection.format == "apache";
     let mut buf = std::mem::take(&mut o.head);
     o.reader.set_capacity(pipeline::CHUNK_BYTES);
-    let mut used: Vec<i32> = Vec::new();
-    let mut pending = Pending::default();
-    let mut joiner = match year {
-        Some(y) => Joiner::with_year(y),
-        None => Joiner::new(),
-    };
-    // The time of the last event that had one: events without a timestamp (a panic on
-    // stderr) happened then.
-    let mut app_time: Option<EventTime> = None;
+    let mut reader = LogReader::new(is_error, apache, year);
+    let clock = Clock { zone, offsets };
     loop {
         for raw in buf.split(|&b| b == b'\n') {
-            let line = inputs::trim_eol(raw);
-            st.physical += 1;
-            if line.is_empty() {
-                continue;
-            }
-            st.lines += 1;
-            if !is_error {
-                st.parsed += 1;
-                if let Some(ev) = joiner.push(st.physical, line) {
-                    app_event(&ev, &mut app_time, source, zone, offsets, st, ctx);
-                }
-                continue;
-            }
-            let parsed = if apache {
-                parse_apache_error(line)
-            } else {
-                parse_nginx_error(line)
-            };
-            match parsed {
-                Some(e) if line.len() <= pipeline::MAX_LINE => {
-                    st.parsed += 1;
-                    let offset = offset_of(zone, offsets, e.local_secs);
-                    if !used.contains(&offset) {
-                        used.push(offset);
-                    }
-                    let t = EventTime {
-                        secs: e.local_secs - offset as i64,
-                        offset,
-                    };
-                    st.widen(Some(t), Some(t));
-                    pending.flush(source, apache, ctx);
-                    pending.start(st.physical, line, &e, t, apache);
-                }
-                // A message that went on over several lines (e.g. a stack trace PHP-FPM
-                // sent through FastCGI): part of the event before it.
-                _ if line.len() <= pipeline::MAX_LINE && pending.continue_with(line, apache) => {
-                    st.parsed += 1;
-                }
-                _ => {
-                    pending.flush(source, apache, ctx);
-                    st.malformed += 1;
-                    if st.samples.len() < pipeline::MALFORMED_SAMPLES {
-                        st.samples.push(pipeline::Malformed {
-                            line: st.physical,
-                            reason: if apache {
-                                "not an Apache error-log line"
-                            } else {
-                                "not an nginx error-log line"
-                            },
-                            text: line[..line.len().min(200)].to_vec(),
-                        });
-                    }
-                }
-            }
+            reader.line(inputs::trim_eol(raw), source, clock, st, ctx);
         }
         match o.reader.next_chunk(&mut buf) {
             Ok(true) => {
@@ -609,11 +508,8 @@ fn other_report(
             }
         }
     }
-    pending.flush(source, apache, ctx);
-    if let Some(ev) = joiner.finish() {
-        app_event(&ev, &mut app_time, source, zone, offsets, st, ctx);
-    }
-    let used: Vec<String> = used.into_iter().map(format_offset).collect();
+    reader.finish(source, clock, st, ctx);
+    let used: Vec<String> = reader.used.iter().copied().map(format_offset).collect();
     let assumption = (is_error && !used.is_empty()).then(|| match zone {
         Some(z) => format!(
             "{} has no time zone: read in {} (--tz)",

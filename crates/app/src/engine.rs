@@ -125,6 +125,11 @@ impl Engine {
         }
     }
 
+    /// Where the access logs' UTC offset changed: (second, offset), in time order.
+    pub fn offsets(&self) -> &[(i64, i32)] {
+        &self.offsets
+    }
+
     /// Adds an input found while running (a file that started matching a glob); it
     /// blocks nothing until it delivers a chunk.
     pub fn add_input(&mut self) -> u32 {
@@ -157,12 +162,12 @@ impl Engine {
         self.detector.advance(watermark);
     }
 
-    /// Takes out closed incidents and ended degraded findings (see
+    /// Takes out closed incidents and ended degraded findings that end before `until` (see
     /// [`Detector::take_closed`]); memory stays bounded on input that never ends.
-    pub fn take_closed(&mut self) -> (Vec<Incident>, Vec<Degraded>) {
+    pub fn take_closed(&mut self, until: i64) -> (Vec<Incident>, Vec<Degraded>) {
         (
-            self.detector.take_closed(),
-            self.detector.take_ended_degraded(),
+            self.detector.take_closed(until),
+            self.detector.take_ended_degraded(until),
         )
     }
 

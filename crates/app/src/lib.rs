@@ -16,6 +16,7 @@ pub mod config;
 pub mod engine;
 pub mod html;
 pub mod inputs;
+pub mod logread;
 pub mod logs;
 pub mod markdown;
 pub mod pipeline;

@@ -28,6 +28,78 @@ pub struct LogContext<'a> {
     pub patterns: &'a RoutePatterns,
     pub correlator: Correlator,
     pub groups: Groups,
+    /// When set, every event offered is also kept here, to be offered again later to
+    /// incidents that did not exist yet (`serve`).
+    pub tap: Option<Vec<OwnedFacts>>,
+}
+
+/// An event as correlation reads it, owned.
+#[derive(Debug, Clone)]
+pub struct OwnedFacts {
+    pub source: u32,
+    pub line: u64,
+    pub secs: i64,
+    pub origin: Origin,
+    pub signature: Option<usize>,
+    pub group: u32,
+    pub conn: u64,
+    pub rids: Vec<u64>,
+    pub upstream: Vec<u8>,
+    pub upstream_always_named: bool,
+    pub host: Vec<u8>,
+    pub route: Vec<u8>,
+    pub text: String,
+}
+
+impl OwnedFacts {
+    fn of(f: &EventFacts<'_>) -> OwnedFacts {
+        OwnedFacts {
+            source: f.source,
+            line: f.line,
+            secs: f.secs,
+            origin: f.origin,
+            signature: f.signature,
+            group: f.group,
+            conn: f.conn,
+            rids: f.rids.to_vec(),
+            upstream: f.upstream.to_vec(),
+            upstream_always_named: f.upstream_always_named,
+            host: f.host.to_vec(),
+            route: f.route.to_vec(),
+            text: f.text.to_string(),
+        }
+    }
+
+    pub fn facts(&self) -> EventFacts<'_> {
+        EventFacts {
+            source: self.source,
+            line: self.line,
+            secs: self.secs,
+            origin: self.origin,
+            signature: self.signature,
+            group: self.group,
+            conn: self.conn,
+            rids: &self.rids,
+            upstream: &self.upstream,
+            upstream_always_named: self.upstream_always_named,
+            host: &self.host,
+            route: &self.route,
+            text: &self.text,
+        }
+    }
+}
+
+impl LogContext<'_> {
+    fn offer(&mut self, f: &EventFacts<'_>) {
+        self.correlator.offer(f);
+        if let Some(tap) = &mut self.tap {
+            tap.push(OwnedFacts::of(f));
+        }
+    }
+
+    fn wants_request_ids(&self) -> bool {
+        self.tap.is_some() || self.correlator.wants_request_ids()
+    }
 }
 
 /// Events grouped by fingerprint.
@@ -110,20 +182,29 @@ impl Groups {
         let mut v: Vec<&Group> = self.list.iter().collect();
         v.sort_by(|a, b| b.count.cmp(&a.count).then(a.first.secs.cmp(&b.first.secs)));
         v.into_iter()
-            .map(|g| ErrorGroupReport {
-                fingerprint: format!("{:016x}", g.fingerprint),
-                kind: g.kind,
-                title: g.title.clone(),
-                count: g.count,
-                first_seen: format_rfc3339(g.first.secs, g.first.offset),
-                last_seen: format_rfc3339(g.last.secs, g.last.offset),
-                sample: g.sample.clone(),
-                source: sources.get(g.source as usize).cloned().unwrap_or_default(),
-                line: g.line,
-                signature: g.signature.map(|s| catalog.get(s).id.clone()),
-                new: g.first.secs > settle,
-            })
+            .map(|g| g.report(catalog, sources, settle))
             .collect()
+    }
+}
+
+impl Group {
+    pub fn report(&self, catalog: &Catalog, sources: &[String], settle: i64) -> ErrorGroupReport {
+        ErrorGroupReport {
+            fingerprint: format!("{:016x}", self.fingerprint),
+            kind: self.kind,
+            title: self.title.clone(),
+            count: self.count,
+            first_seen: format_rfc3339(self.first.secs, self.first.offset),
+            last_seen: format_rfc3339(self.last.secs, self.last.offset),
+            sample: self.sample.clone(),
+            source: sources
+                .get(self.source as usize)
+                .cloned()
+                .unwrap_or_default(),
+            line: self.line,
+            signature: self.signature.map(|s| catalog.get(s).id.clone()),
+            new: self.first.secs > settle,
+        }
     }
 }
 
@@ -264,11 +345,11 @@ impl Pending {
             route_into(&self.path, ctx.patterns, &mut route);
         }
         let mut rids = Vec::new();
-        if ctx.correlator.wants_request_ids() {
+        if ctx.wants_request_ids() {
             join::for_each_id_token(raw, |k| rids.push(k));
         }
         let text = evidence_text(message);
-        ctx.correlator.offer(&EventFacts {
+        ctx.offer(&EventFacts {
             source,
             line: self.line,
             secs: at.secs,
@@ -354,7 +435,7 @@ pub fn offer_app_event(ev: &AppEvent, at: EventTime, source: u32, ctx: &mut LogC
         sig,
     );
     let mut rids = Vec::new();
-    if ctx.correlator.wants_request_ids() {
+    if ctx.wants_request_ids() {
         join::for_each_id_token(ev.text.as_bytes(), |k| rids.push(k));
     }
     let text = evidence_text(app_headline(ev).as_bytes());
@@ -362,7 +443,7 @@ pub fn offer_app_event(ev: &AppEvent, at: EventTime, source: u32, ctx: &mut LogC
     if let Some(path) = first_path(ev.text.lines().next().unwrap_or("")) {
         route_into(path.as_bytes(), ctx.patterns, &mut route);
     }
-    ctx.correlator.offer(&EventFacts {
+    ctx.offer(&EventFacts {
         source,
         line: ev.line,
         secs: at.secs,

@@ -509,12 +509,14 @@ impl<C: Classify> Detector<C> {
 
     /// Takes out the closed incidents (and those merged into others), keeping memory bounded
     /// on a log that never ends; returns the closed ones that hold 5xx.
-    pub fn take_closed(&mut self) -> Vec<Incident> {
+    /// Closed incidents whose last 5xx is at or after `until` stay (their evidence from
+    /// other logs may still come).
+    pub fn take_closed(&mut self, until: i64) -> Vec<Incident> {
         let mut remap = vec![usize::MAX; self.incidents.len()];
         let mut kept = Vec::with_capacity(self.open.len());
         let mut closed = Vec::new();
         for (i, inc) in std::mem::take(&mut self.incidents).into_iter().enumerate() {
-            if inc.open {
+            if inc.open || (inc.errors > 0 && inc.end >= until) {
                 remap[i] = kept.len();
                 kept.push(inc);
             } else if inc.errors > 0 {
@@ -537,13 +539,14 @@ impl<C: Classify> Detector<C> {
     }
 
     /// Takes out the degraded-upstream findings that can no longer grow (no failed-over
-    /// attempt for longer than the gap that ends them).
-    pub fn take_ended_degraded(&mut self) -> Vec<Degraded> {
+    /// attempt for longer than the gap that ends them), except those ending at or after
+    /// `until`.
+    pub fn take_ended_degraded(&mut self, until: i64) -> Vec<Degraded> {
         let gap = self.cfg.degraded_gap_secs;
         let now = self.processed;
         let (ended, kept): (Vec<Degraded>, Vec<Degraded>) = std::mem::take(&mut self.degraded)
             .into_iter()
-            .partition(|d| now - d.end > gap);
+            .partition(|d| now - d.end > gap && d.end < until);
         self.degraded = kept;
         self.degraded_open = self
             .degraded

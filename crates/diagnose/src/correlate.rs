@@ -214,12 +214,16 @@ impl Correlator {
     /// `tolerance`: seconds an event may lie before an incident's first or after its last
     /// 5xx line (proxies log an error when it happens and the access line when the response
     /// ends; Apache stamps access lines with the time the request arrived).
-    pub fn new(incidents: &[Incident], degraded: &[Degraded], tolerance: i64) -> Correlator {
+    pub fn new<'a>(
+        incidents: impl IntoIterator<Item = &'a Incident>,
+        degraded: &[Degraded],
+        tolerance: i64,
+    ) -> Correlator {
         let mut by_conn: FxHashMap<u64, Vec<(bool, u32)>> = FxHashMap::default();
         let mut by_rid: FxHashMap<u64, Vec<(bool, u32)>> = FxHashMap::default();
         let mut keyed_conns = false;
-        let mut targets = Vec::with_capacity(incidents.len());
-        for (i, inc) in incidents.iter().enumerate() {
+        let mut targets = Vec::new();
+        for (i, inc) in incidents.into_iter().enumerate() {
             for &c in &inc.joins.conns {
                 by_conn.entry(c).or_default().push((true, i as u32));
                 keyed_conns = true;

@@ -10,16 +10,21 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use std::collections::VecDeque;
+
 use faultline_aggregate::{Limits, Summary};
 use faultline_detect::Config;
+use faultline_diagnose::{Catalog, Correlator, LogEvidence};
 use faultline_formats::{detect, AccessParser, Kind};
 use faultline_ingest::{Checkpoint, FileId, StartAt, TailEvent, WatchEvent, Watcher};
 use faultline_store::{
-    Commit, FileCheckpoint, InputRow, Store, StoreError, StoredFinding, StoredIncident,
+    Commit, FileCheckpoint, InputRow, Store, StoreError, StoredFinding, StoredGroup, StoredIncident,
 };
 use rustc_hash::FxHashMap;
 
 use crate::engine::Engine;
+use crate::logread::{Clock, LogReader};
+use crate::logs::{Groups, LogContext, OwnedFacts};
 use crate::pipeline::{Job, Worker};
 use crate::report::{self, InputReport};
 use crate::serve::config::ServePlan;
@@ -29,15 +34,23 @@ use crate::serve::telemetry::{SelfEvent, Telemetry};
 const DETECT_LINES: usize = 20;
 /// Bytes a file may hold back while its kind is not known yet.
 const DETECT_BYTES: usize = 256 * 1024;
+/// Error- and app-log events kept to be joined to incidents: this far behind the newest
+/// event time (an incident's keyed joins reach ten minutes), and at most this many.
+const FACTS_KEEP_SECS: i64 = 3600;
+const FACTS_MAX: usize = 200_000;
+/// Seconds an event may lie outside an incident and still join it by time (as `analyze`).
+const JOIN_TOLERANCE_SECS: i64 = 5;
+/// How far behind an error or app log's newest event an incident must end before it is
+/// final (events are logged a little before or after the request's access line).
+const LOG_SLACK_SECS: i64 = 60;
 
 #[derive(Debug)]
 enum Reading {
     /// Kind or format unknown: the first lines wait here.
     Detecting(Vec<u8>),
     Access(Arc<AccessParser>, String),
-    /// Error and application logs are counted here; their lines join the diagnosis in
-    /// `analyze` only.
-    Other(Kind),
+    /// Error and application logs: events matched, grouped, and kept for correlation.
+    Other(Box<LogReader>),
 }
 
 #[derive(Debug)]
@@ -53,8 +66,11 @@ struct Followed {
     /// Physical lines of the current file before the next one to read (for line numbers).
     next_line: u64,
     error: Option<String>,
-    /// Lines delivered since the last poll that read nothing: activity for the watermark.
+    /// Whether the last poll delivered lines, and the clock (ms) when one last did.
     delivered: bool,
+    delivered_ms: u64,
+    /// Nothing came for the partial-line flush timeout.
+    quiet: bool,
 }
 
 /// What a restart restores per path.
@@ -88,6 +104,15 @@ pub struct Live {
     last_data_ms: u64,
     pending_rollups: Vec<(i64, Summary)>,
     lateness_secs: i64,
+    catalog: Catalog,
+    groups: Groups,
+    /// Per group (by index): the count last stored.
+    groups_stored: Vec<u64>,
+    /// Groups stored by an earlier run: fingerprint → (count, first second).
+    groups_before: FxHashMap<String, (u64, i64)>,
+    facts: VecDeque<OwnedFacts>,
+    /// The clock at the last poll.
+    now_ms: u64,
 }
 
 fn to_store(c: &Checkpoint) -> FileCheckpoint {
@@ -140,7 +165,13 @@ impl Live {
         store.resolve_open()?;
         let resume: Vec<Checkpoint> = store.checkpoints()?.iter().map(from_store).collect();
         let mut restored = FxHashMap::default();
-        for row in store.reader()?.inputs()? {
+        let reader = store.reader()?;
+        let groups_before = reader
+            .groups(i64::MIN, i64::MAX)?
+            .into_iter()
+            .map(|g| (g.fingerprint, (g.count, g.first)))
+            .collect();
+        for row in reader.inputs()? {
             let r = serde_json::from_str::<Restored>(&row.body).unwrap_or(Restored {
                 lines: row.lines,
                 parsed: row.parsed,
@@ -159,6 +190,7 @@ impl Live {
         )
         .with_rollups(plan.tiers[0].res_secs);
         let lateness_secs = plan.lateness_secs;
+        let catalog = plan.analysis.catalog();
         Ok(Live {
             plan,
             store,
@@ -175,6 +207,12 @@ impl Live {
             last_data_ms: 0,
             pending_rollups: Vec::new(),
             lateness_secs,
+            catalog,
+            groups: Groups::default(),
+            groups_stored: Vec::new(),
+            groups_before,
+            facts: VecDeque::new(),
+            now_ms: 0,
         })
     }
 
@@ -215,6 +253,7 @@ impl Live {
             }
         }
         let state = self.plan.state.clone();
+        self.catalog = plan.analysis.catalog();
         self.plan = plan;
         if self.plan.state != state {
             tel.emit(&SelfEvent::Notice(format!(
@@ -227,6 +266,7 @@ impl Live {
 
     /// Reads what every file gained; returns the lines read.
     pub fn poll(&mut self, now_ms: u64, tel: &dyn Telemetry) -> u64 {
+        self.now_ms = now_ms;
         let mut events = Vec::new();
         self.watcher.poll(now_ms, &mut events);
         let (_, owner) = patterns(&self.plan);
@@ -261,10 +301,9 @@ impl Live {
             let r = self.restored.remove(&name).unwrap_or_default();
             self.engine.set_line(input, r.next_line);
             let plan = &self.plan.sources[source];
-            let reading = match (&plan.parser, plan.kind) {
-                (Some(p), _) => Reading::Access(p.clone(), p.name().to_string()),
-                (None, Some(k)) if k != Kind::Access => Reading::Other(k),
-                _ => Reading::Detecting(Vec::new()),
+            let reading = match &plan.parser {
+                Some(p) => Reading::Access(p.clone(), p.name().to_string()),
+                None => Reading::Detecting(Vec::new()),
             };
             self.files.insert(
                 path.to_path_buf(),
@@ -278,6 +317,8 @@ impl Live {
                     next_line: r.next_line,
                     error: None,
                     delivered: false,
+                    delivered_ms: 0,
+                    quiet: false,
                 },
             );
         }
@@ -291,12 +332,14 @@ impl Live {
         event: TailEvent,
         tel: &dyn Telemetry,
     ) -> u64 {
+        let now_ms = self.now_ms;
         let f = self.follow(path, source);
         match event {
             TailEvent::Lines { bytes, .. } => {
                 f.error = None;
                 f.delivered = true;
-                self.read_lines(path, bytes, tel)
+                f.delivered_ms = now_ms;
+                self.read_lines(path, bytes, false, tel)
             }
             TailEvent::Rotated { .. } | TailEvent::Truncated { .. } => {
                 let input = f.input;
@@ -313,20 +356,27 @@ impl Live {
                 0
             }
             TailEvent::Unreadable { error } => {
-                tel.emit(&SelfEvent::Notice(format!("{}: {error}", path.display())));
+                tel.emit(&SelfEvent::Notice(error.clone()));
                 f.error = Some(error);
                 0
             }
         }
     }
 
-    fn read_lines(&mut self, path: &Path, bytes: Vec<u8>, tel: &dyn Telemetry) -> u64 {
+    /// `decide`: detect the kind now with what is held (the file went quiet).
+    fn read_lines(
+        &mut self,
+        path: &Path,
+        bytes: Vec<u8>,
+        decide: bool,
+        tel: &dyn Telemetry,
+    ) -> u64 {
         let f = self.files.get_mut(path).expect("followed");
         let bytes = match &mut f.reading {
             Reading::Detecting(held) => {
                 held.extend_from_slice(&bytes);
                 let n = memchr::memchr_iter(b'\n', held).count();
-                if n < DETECT_LINES && held.len() < DETECT_BYTES {
+                if n < DETECT_LINES && held.len() < DETECT_BYTES && !(decide && n > 0) {
                     return 0;
                 }
                 let held = std::mem::take(held);
@@ -336,20 +386,26 @@ impl Live {
                     .take(DETECT_LINES)
                     .collect();
                 let d = detect(&lines, &self.plan.user_formats);
-                let forced = self.plan.sources[f.source].kind;
-                f.reading = match (forced, d.kind, d.access) {
-                    (None | Some(Kind::Access), Kind::Access, Some(p)) => {
+                let year = self
+                    .newest
+                    .map(|n| faultline_model::civil_from_days(n.div_euclid(86_400)).0 as i32);
+                let kind = self.plan.sources[f.source].kind.unwrap_or(d.kind);
+                f.reading = match (kind, d.access) {
+                    (Kind::Access, Some(p)) => {
                         let name = p.name().to_string();
                         Reading::Access(Arc::new(p), name)
                     }
-                    (Some(Kind::Access), _, _) => {
+                    (Kind::Access, None) => {
                         tel.emit(&SelfEvent::Notice(format!(
-                            "{}: kind = \"access\" but no known access-log format reads its first lines; give log_format",
+                            "{}: kind = \"access\" but no known access-log format reads its first lines; give log_format (read as an application log)",
                             path.display()
                         )));
-                        Reading::Other(Kind::App)
+                        Reading::Other(Box::new(LogReader::new(false, false, year)))
                     }
-                    (_, k, _) => Reading::Other(k),
+                    (Kind::Error, _) => {
+                        Reading::Other(Box::new(LogReader::new(true, d.format == "apache", year)))
+                    }
+                    (Kind::App, _) => Reading::Other(Box::new(LogReader::new(false, false, year))),
                 };
                 held
             }
@@ -387,20 +443,7 @@ impl Live {
                 self.engine.apply(done);
                 lines
             }
-            Reading::Other(_) => {
-                let lines = bytes
-                    .split(|&b| b == b'\n')
-                    .filter(|l| !crate::inputs::trim_eol(l).is_empty())
-                    .count() as u64;
-                f.lines += lines;
-                f.parsed += lines;
-                tel.emit(&SelfEvent::LinesRead {
-                    path: path.display().to_string(),
-                    lines,
-                    malformed: 0,
-                });
-                lines
-            }
+            Reading::Other(_) => self.read_log_lines(path, &bytes, tel),
             Reading::Detecting(_) => 0,
         }
     }
@@ -418,7 +461,7 @@ impl Live {
     }
 
     /// Commits everything read since the last tick, with the checkpoints just past it.
-    pub fn commit(&mut self, tel: &dyn Telemetry) -> Result<(), StoreError> {
+    pub fn commit(&mut self, now_ms: u64, tel: &dyn Telemetry) -> Result<(), StoreError> {
         let started = std::time::Instant::now();
         let mut buckets = std::mem::take(&mut self.pending_rollups);
         buckets.extend(self.worker.take_rollups());
@@ -427,6 +470,7 @@ impl Live {
         let inputs = self.input_rows();
         let (incidents, removed) = self.incident_rows();
         let findings = self.finding_rows();
+        let groups = self.group_rows();
         let commit = Commit {
             buckets: &buckets,
             checkpoints: &checkpoints,
@@ -434,19 +478,21 @@ impl Live {
             incidents: &incidents,
             removed_incidents: &removed,
             findings: &findings,
-            groups: &[],
+            groups: &groups,
         };
         if let Err(e) = self.store.commit(&commit) {
             // Nothing of it was written: keep the rollups for the next try. The checkpoints
             // of the next commit cover these lines as well.
             self.pending_rollups = buckets;
-            // Write every incident and finding again next time.
+            // Write every incident, finding and group again next time.
             self.stored.clear();
+            self.groups_stored.clear();
             self.stored_findings.clear();
             return Err(e);
         }
-        // Closed incidents are final once stored: the detector forgets them.
-        let (closed, ended) = self.engine.take_closed();
+        // Closed incidents are final once stored and once the other logs were read past
+        // them: then the detector forgets them.
+        let (closed, ended) = self.engine.take_closed(self.logs_read_until(now_ms));
         for inc in closed {
             self.stored.remove(&inc.serial);
         }
@@ -473,8 +519,11 @@ impl Live {
             let name = &self.names[f.input as usize];
             let (kind, format) = match &f.reading {
                 Reading::Access(_, n) => ("access", Some(n.clone())),
-                Reading::Other(Kind::Error) => ("error", None),
-                Reading::Other(_) => ("app", None),
+                Reading::Other(r) if r.is_error => (
+                    "error",
+                    Some(if r.apache { "apache" } else { "nginx" }.to_string()),
+                ),
+                Reading::Other(_) => ("app", Some("text".to_string())),
                 Reading::Detecting(_) => ("unknown", None),
             };
             let st = &self.engine.inputs[f.input as usize];
@@ -514,9 +563,14 @@ impl Live {
         let mut rows = Vec::new();
         let mut removed = Vec::new();
         let mut live = Vec::new();
-        for inc in self.engine.detector.current() {
+        let corr = self.correlate();
+        for (i, inc) in self.engine.detector.current().enumerate() {
             live.push(inc.serial);
-            let rep = report::incident_report(inc, share, &self.names, None);
+            let logs = corr.as_ref().map(|c| LogEvidence {
+                catalog: &self.catalog,
+                joined: &c.incident_evidence[i],
+            });
+            let rep = report::incident_report(inc, share, &self.names, logs);
             let body = serde_json::to_string(&rep).expect("serialises");
             let prev = self.stored.get(&inc.serial);
             if prev.is_some_and(|(id, b)| *id == rep.id && *b == body) {
@@ -551,8 +605,12 @@ impl Live {
 
     fn finding_rows(&mut self) -> Vec<StoredFinding> {
         let mut rows = Vec::new();
-        for d in self.engine.detector.current_degraded() {
-            let f = report::degraded_finding(d, 0, &self.names, None);
+        let corr = self.correlate();
+        for (i, d) in self.engine.detector.current_degraded().iter().enumerate() {
+            let logs = corr
+                .as_ref()
+                .map(|c| (&self.catalog, &c.degraded_evidence[i]));
+            let f = report::degraded_finding(d, 0, &self.names, logs);
             let body = serde_json::to_string(&f).expect("serialises");
             let id = degraded_id(d);
             if self.stored_findings.get(&id) == Some(&body) {
@@ -566,6 +624,193 @@ impl Live {
                 body: body.clone(),
             });
             self.stored_findings.insert(id, body);
+        }
+        rows
+    }
+
+    /// Error- and app-log lines: events matched, grouped, and kept to be joined to the
+    /// incidents of the next ticks.
+    fn read_log_lines(&mut self, path: &Path, bytes: &[u8], tel: &dyn Telemetry) -> u64 {
+        let Live {
+            files,
+            engine,
+            catalog,
+            plan,
+            groups,
+            facts,
+            ..
+        } = self;
+        let f = files.get_mut(path).expect("followed");
+        let Reading::Other(reader) = &mut f.reading else {
+            return 0;
+        };
+        let mut ctx = LogContext {
+            catalog,
+            patterns: &plan.analysis.options.patterns,
+            correlator: Correlator::new([], &[], JOIN_TOLERANCE_SECS),
+            groups: std::mem::take(groups),
+            tap: Some(Vec::new()),
+        };
+        // Offsets change only with DST: a copy is cheap.
+        let offsets = engine.offsets().to_vec();
+        let clock = Clock {
+            zone: plan.sources[f.source].zone.as_ref(),
+            offsets: &offsets,
+        };
+        let st = &mut engine.inputs[f.input as usize];
+        let (lines0, malformed0) = (st.lines, st.malformed);
+        let mut rest = bytes;
+        while !rest.is_empty() {
+            let end = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
+            reader.line(
+                crate::inputs::trim_eol(&rest[..end]),
+                f.input,
+                clock,
+                st,
+                &mut ctx,
+            );
+            rest = &rest[(end + 1).min(rest.len())..];
+        }
+        let (lines, malformed) = (st.lines - lines0, st.malformed - malformed0);
+        f.lines += lines;
+        f.parsed += lines - malformed;
+        f.malformed += malformed;
+        *groups = ctx.groups;
+        facts.extend(ctx.tap.unwrap_or_default());
+        tel.emit(&SelfEvent::LinesRead {
+            path: path.display().to_string(),
+            lines,
+            malformed,
+        });
+        lines
+    }
+
+    /// Ends the events in progress in error and app logs that got nothing new for the
+    /// partial-line flush timeout (a multi-line event is whole once its file goes quiet),
+    /// and decides the kind of files that went quiet before enough lines came to tell.
+    pub fn end_quiet_events(&mut self, tel: &dyn Telemetry) {
+        let wait = self.plan.flush_ms;
+        let now = self.now_ms;
+        for f in self.files.values_mut() {
+            f.quiet = now.saturating_sub(f.delivered_ms) >= wait;
+        }
+        let undecided: Vec<PathBuf> = self
+            .files
+            .iter()
+            .filter(|(_, f)| {
+                f.quiet && matches!(&f.reading, Reading::Detecting(h) if !h.is_empty())
+            })
+            .map(|(p, _)| p.clone())
+            .collect();
+        for path in undecided {
+            self.read_lines(&path, Vec::new(), true, tel);
+        }
+        let Live {
+            files,
+            engine,
+            catalog,
+            plan,
+            groups,
+            facts,
+            ..
+        } = self;
+        let mut ctx = LogContext {
+            catalog,
+            patterns: &plan.analysis.options.patterns,
+            correlator: Correlator::new([], &[], JOIN_TOLERANCE_SECS),
+            groups: std::mem::take(groups),
+            tap: Some(Vec::new()),
+        };
+        let offsets = engine.offsets().to_vec();
+        for f in files.values_mut().filter(|f| f.quiet) {
+            if let Reading::Other(reader) = &mut f.reading {
+                let clock = Clock {
+                    zone: plan.sources[f.source].zone.as_ref(),
+                    offsets: &offsets,
+                };
+                reader.finish(
+                    f.input,
+                    clock,
+                    &mut engine.inputs[f.input as usize],
+                    &mut ctx,
+                );
+            }
+        }
+        *groups = ctx.groups;
+        facts.extend(ctx.tap.unwrap_or_default());
+        // Events too old to join anything still open are let go.
+        let horizon = self.newest.map_or(i64::MIN, |n| n - FACTS_KEEP_SECS);
+        while facts
+            .front()
+            .is_some_and(|f| f.secs < horizon || facts.len() > FACTS_MAX)
+        {
+            facts.pop_front();
+        }
+    }
+
+    /// Event time up to which every error and app log has been read (minus a minute for
+    /// events logged a little before or after the request): incidents that ended before it
+    /// have all their evidence.
+    fn logs_read_until(&self, now_ms: u64) -> i64 {
+        self.files
+            .values()
+            .filter(|f| matches!(f.reading, Reading::Other(_)))
+            .filter_map(|f| {
+                // A log that has been quiet is taken to be read up to now, as the watermark.
+                let idle = (now_ms.saturating_sub(f.delivered_ms) / 1000) as i64;
+                let last = self.engine.inputs[f.input as usize].last?;
+                Some(last.secs + idle - LOG_SLACK_SECS)
+            })
+            .min()
+            .unwrap_or(i64::MAX)
+    }
+
+    /// The kept events joined to the detector's current incidents and findings; `None`
+    /// when no error or app log is followed.
+    fn correlate(&self) -> Option<Correlator> {
+        let any_logs = self
+            .files
+            .values()
+            .any(|f| matches!(f.reading, Reading::Other(_)));
+        if !any_logs {
+            return None;
+        }
+        let d = &self.engine.detector;
+        let mut c = Correlator::new(d.current(), d.current_degraded(), JOIN_TOLERANCE_SECS);
+        for f in &self.facts {
+            c.offer(&f.facts());
+        }
+        Some(c)
+    }
+
+    /// Error groups whose count changed since the last commit, with the counts of earlier
+    /// runs added.
+    fn group_rows(&mut self) -> Vec<StoredGroup> {
+        let mut rows = Vec::new();
+        self.groups_stored.resize(self.groups.list.len(), 0);
+        for (i, g) in self.groups.list.iter().enumerate() {
+            if self.groups_stored[i] == g.count {
+                continue;
+            }
+            self.groups_stored[i] = g.count;
+            let mut rep = g.report(&self.catalog, &self.names, i64::MAX);
+            let (before, first_before) = self
+                .groups_before
+                .get(&rep.fingerprint)
+                .copied()
+                .unwrap_or((0, i64::MAX));
+            rep.count += before;
+            let first = g.first.secs.min(first_before);
+            if first < g.first.secs {
+                rep.first_seen = faultline_model::format_rfc3339(first, 0);
+            }
+            rows.push(StoredGroup {
+                fingerprint: rep.fingerprint.clone(),
+                first,
+                last: g.last.secs,
+                count: rep.count,
+                body: serde_json::to_string(&rep).expect("serialises"),
+            });
         }
         rows
     }

@@ -137,8 +137,9 @@ pub fn run(args: &ServeArgs) -> Result<u8, Fatal> {
 }
 
 fn tick(live: &mut Live, now: u64, sink: &Sink) {
+    live.end_quiet_events(sink);
     live.advance_idle(now);
-    if let Err(e) = live.commit(sink) {
+    if let Err(e) = live.commit(now, sink) {
         sink.emit(&SelfEvent::CommitFailed(e.to_string()));
     }
     let db = live.store().path().to_path_buf();
