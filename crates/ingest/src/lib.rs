@@ -24,12 +24,19 @@
 //!   what it computed from the lines delivered so far, in one transaction: restarted from
 //!   the last commit, every line is delivered again from there, none before it. The rest of
 //!   the checkpoint's file is found even if it was rotated, copied or compressed meanwhile.
+//! - **Late writes to a renamed file are read:** after a rename (or delete and recreate)
+//!   the old file is followed on until no poll has seen it grow for the flush timeout
+//!   (`flush_ms`, the time a writer is given to finish, also what a partial last line
+//!   waits), so nginx's lines between logrotate's rename and its reopen are read. The new
+//!   file's lines wait until then, and the checkpoint names the old file until then. Files
+//!   the path names meanwhile are held open and read in turn, even if rotated away.
 //! - **copytruncate's window:** lines written between the copy and the truncate are lost
 //!   (nobody can read them); what was not read before the copy is read from the copy.
-//! - **Not read:** lines a writer adds to a renamed file after the tailer switched to the
-//!   new one (a writer that reopens its log late); a file created and rotated away between
-//!   two polls (or between the committed checkpoint and a restart), other than the
-//!   checkpoint's own; the rest of a file deleted before it was read.
+//! - **Not read:** lines a writer adds to a renamed file after it was quiet for the flush
+//!   timeout and the tailer moved on, or after a restart read its rest (a restart does not
+//!   wait again); a file created and rotated away between two polls, or between the
+//!   committed checkpoint and a restart, other than the checkpoint's own; the rest of a file
+//!   deleted before it was read.
 //! - A glob does not follow rotated siblings of a file it follows, nor archives
 //!   ([`Watcher`]'s module has the rule): `*.log*` reads each line once.
 //!

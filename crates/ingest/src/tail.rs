@@ -7,9 +7,14 @@
 //! - **append**: the new bytes are read; whole lines are delivered, a partial last line is
 //!   kept until its newline arrives or until it is older than the flush timeout;
 //! - **rename rotation** (`logrotate` create mode) and **delete and recreate**: the path now
-//!   names another file; the old one is read to its end through the descriptor still open
-//!   (even if it was renamed, compressed or deleted meanwhile), then the new one from its
-//!   start;
+//!   names another file. A writer may go on adding to the old one until it reopens its log
+//!   (nginx between logrotate's rename and its signal), so the old file is followed on,
+//!   through the descriptor still open (even if it was renamed, compressed or deleted
+//!   meanwhile), until no poll has seen it grow for the flush timeout — the time a writer is
+//!   given to finish. Then it is read to its end, and the new one from its start. Until that
+//!   switch the checkpoint names the old file, and the new file's lines wait. Each file the
+//!   path names meanwhile is opened when a poll first sees it and held: one rotated away
+//!   before the switch is read all the same, and waited on in turn;
 //! - **truncation** (in place, or `copytruncate`): the file is shorter than what was read,
 //!   or its first bytes changed. What was not read yet of the old content is read from the
 //!   copy when a sibling holds it (found by its first bytes, plain or compressed); reading
@@ -23,14 +28,21 @@
 //! (`access.log.1`, `access.log-20240101.gz`) by inode, or by its first bytes once it was
 //! copied or compressed — then the file the path names now from its beginning.
 //!
-//! Not read: lines a writer still adds to a renamed file after the poll that switched to
-//! the new one (nginx between logrotate's rename and its reopen); a file created and rotated
-//! away entirely between two polls (or while stopped) that is not the checkpoint's; the
-//! rest of a file deleted while stopped; a file that was empty when last looked at (its
-//! first bytes unknown) and then copied or compressed away.
+//! A restart whose checkpoint names a file that was renamed reads that file's rest and moves
+//! on to the path's file at once: the wait is not started again (with restarts coming
+//! faster than the wait, it would never end).
+//!
+//! Not read: lines a writer adds to a renamed file after it was quiet for the flush timeout
+//! and the tailer moved on (a writer that reopens later than that), or after a restart read
+//! the file's rest; a file created and rotated away entirely between two polls, or while
+//! stopped (the files held during a wait included), that is not the checkpoint's; what a
+//! held file lost to a truncation before the switch to it; the rest of a file deleted while
+//! stopped; a file that was empty when last looked at (its first bytes unknown) and then
+//! copied or compressed away.
 //!
 //! Time comes in as an argument (milliseconds of any monotonic clock): no clock is read here.
 
+use std::collections::VecDeque;
 use std::fs::{File, Metadata};
 use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 use std::os::unix::fs::MetadataExt;
@@ -46,6 +58,10 @@ const HEAD_BYTES: usize = 256;
 const READ_BYTES: usize = 64 * 1024;
 /// Longest partial line kept; a longer one is delivered as is (the parser counts it).
 const MAX_PARTIAL: usize = 1 << 20;
+/// Most files held open while a renamed one is waited on: a writer that never reopens keeps
+/// its file growing through every rotation; past this many, the files rotated away are not
+/// held (the path's file is still read when the tailer gets to it).
+const MAX_NEXT: usize = 16;
 
 /// What identifies a file across renames: device, inode, and its first bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,7 +92,8 @@ pub enum TailEvent {
         offset: u64,
         bytes: Vec<u8>,
     },
-    /// The path names another file now; the old one was read to its end.
+    /// Reading moved on to the file the path names now; the old one was read to its end
+    /// after it had not grown for the flush timeout (at once after a restart).
     Rotated { from: FileId, to: FileId },
     /// The file was truncated (or replaced in place); reading restarts at 0. What was not
     /// read yet of the old content came before this event, from its copy, if one was found;
@@ -118,6 +135,54 @@ impl Progress {
 struct Open {
     file: File,
     at: Progress,
+    /// Set while the path names another file: this one is followed on until it is quiet.
+    moved: Option<Moved>,
+}
+
+impl Open {
+    fn new(file: File, at: Progress) -> Open {
+        Open {
+            file,
+            at,
+            moved: None,
+        }
+    }
+}
+
+/// The path names another file than the one read, whose writer may not have reopened yet.
+#[derive(Debug)]
+struct Moved {
+    /// The files the path named since, oldest first, each opened when a poll first saw it:
+    /// read in turn from their start, even if rotated away meanwhile.
+    next: VecDeque<Next>,
+    /// When the file read was last seen growing (or the change seen, if later).
+    quiet_since: u64,
+}
+
+#[derive(Debug)]
+struct Next {
+    file: File,
+    /// Device and inode.
+    key: (u64, u64),
+}
+
+impl Moved {
+    /// Opens the file the path names (`key`, device and inode) unless it is held already or
+    /// is the one read (`reading`), renamed back.
+    fn hold(&mut self, path: &Path, key: (u64, u64), reading: (u64, u64)) -> io::Result<()> {
+        let held = |k: (u64, u64)| k == reading || self.next.iter().any(|n| n.key == k);
+        if self.next.len() >= MAX_NEXT || held(key) {
+            return Ok(());
+        }
+        let file = open_path(path)?;
+        let meta = file.metadata()?;
+        // The path may have changed since `key` was read: the file opened is what counts.
+        let key = (meta.dev(), meta.ino());
+        if !held(key) {
+            self.next.push_back(Next { file, key });
+        }
+        Ok(())
+    }
 }
 
 /// Follows one path. See the module documentation.
@@ -163,7 +228,8 @@ fn same_head(file: &mut File, id: &FileId) -> io::Result<bool> {
 
 impl Tailer {
     /// Follows `path` from its beginning, or from `resume` when it names the same file.
-    /// `flush_ms`: how long a partial last line waits for its newline.
+    /// `flush_ms`: how long a writer may take to finish: a partial last line waits that long
+    /// for its newline, and a renamed file is followed until it has not grown for that long.
     pub fn new(path: impl Into<PathBuf>, resume: Option<Checkpoint>, flush_ms: u64) -> Tailer {
         Tailer {
             path: path.into(),
@@ -218,7 +284,7 @@ impl Tailer {
     fn step(&mut self, now_ms: u64, out: &mut Vec<TailEvent>) -> io::Result<()> {
         let named = std::fs::metadata(&self.path);
         if self.cur.is_some() {
-            return self.follow(named.ok(), now_ms, out);
+            return self.follow(named.ok().as_ref(), now_ms, out);
         }
         let named = named?;
         match self.resume.clone() {
@@ -227,45 +293,64 @@ impl Tailer {
         }
     }
 
-    /// A poll with a file open: its new lines, then, if the path names another file now,
-    /// that one from its start.
+    /// A poll with a file open: its new lines, then, if the path names another file and this
+    /// one has been quiet for the flush timeout, the switch to the other.
     fn follow(
         &mut self,
-        named: Option<Metadata>,
+        named: Option<&Metadata>,
         now_ms: u64,
         out: &mut Vec<TailEvent>,
     ) -> io::Result<()> {
         let Some(cur) = self.cur.as_mut() else {
             return Ok(());
         };
-        // Deleted (`named` is None): keep reading what was written until it reappears.
-        let replaced = named.is_some_and(|m| m.dev() != cur.at.id.dev || m.ino() != cur.at.id.ino);
-        // Same file: truncated, or its beginning rewritten (inode reused)? Checked also when
-        // the path names another file now: it may have been truncated before it was rotated.
-        let size = cur.file.metadata()?.len();
-        if size < cur.at.read_to || !same_head(&mut cur.file, &cur.at.id)? {
-            // copytruncate: what was not read yet of the old content is in the copy.
-            read_copy(&self.path, &mut cur.at, now_ms, out);
-            out.push(TailEvent::Truncated {
-                id: cur.at.id,
-                at: cur.at.read_to,
-            });
-            cur.at = Progress::new(identify(&mut cur.file)?, 0, now_ms);
+        if read_on(&self.path, cur, now_ms, self.flush_ms, out)? {
+            if let Some(moved) = cur.moved.as_mut() {
+                moved.quiet_since = now_ms;
+            }
         }
-        read_new(cur, now_ms, self.flush_ms, out, replaced)?;
-        // A file first seen short: its identity grows with it (up to HEAD_BYTES), so a later
-        // truncation that rewrites past the old offset is still recognised.
-        if (cur.at.id.head_len as usize) < HEAD_BYTES
-            && cur.at.read_to > u64::from(cur.at.id.head_len)
-        {
-            cur.at.id = identify(&mut cur.file)?;
-        }
-        if !replaced {
+        // Deleted (`named` is None): keep reading what is written until a file reappears.
+        let Some(named) = named else {
+            return Ok(());
+        };
+        let (key, reading) = ((named.dev(), named.ino()), (cur.at.id.dev, cur.at.id.ino));
+        if key == reading {
+            cur.moved = None;
             return Ok(());
         }
+        let moved = cur.moved.get_or_insert_with(|| Moved {
+            next: VecDeque::new(),
+            quiet_since: now_ms,
+        });
+        moved.hold(&self.path, key, reading)?;
+        if now_ms.saturating_sub(moved.quiet_since) < self.flush_ms {
+            return Ok(());
+        }
+        self.move_on(now_ms, out)
+    }
+
+    /// The file read was quiet for the wait: the writer has reopened. It is read to its end
+    /// (a partial last line is all there will be of it), then the first file held from its
+    /// start; the others, rotated away too, are waited on in turn, from now.
+    fn move_on(&mut self, now_ms: u64, out: &mut Vec<TailEvent>) -> io::Result<()> {
+        let Some(cur) = self.cur.as_mut() else {
+            return Ok(());
+        };
+        read_new(cur, now_ms, self.flush_ms, out, true)?;
         let from = cur.at.id;
+        let Some(mut moved) = cur.moved.take() else {
+            return Ok(());
+        };
+        let Some(next) = moved.next.pop_front() else {
+            return Ok(());
+        };
         self.cur = None;
-        self.switch(from, now_ms, out)
+        self.switch(from, next.file, now_ms, out)?;
+        if let (Some(cur), false) = (self.cur.as_mut(), moved.next.is_empty()) {
+            moved.quiet_since = now_ms;
+            cur.moved = Some(moved);
+        }
+        Ok(())
     }
 
     /// The first poll after a restart: the rest of the checkpoint's content wherever it is
@@ -318,16 +403,13 @@ impl Tailer {
         out: &mut Vec<TailEvent>,
     ) -> io::Result<()> {
         let id = identify(&mut file)?;
-        let mut open = Open {
-            file,
-            at: Progress::new(id, cp.offset, now_ms),
-        };
+        let mut open = Open::new(file, Progress::new(id, cp.offset, now_ms));
         read_new(&mut open, now_ms, self.flush_ms, out, !at_path)?;
         if at_path {
             self.cur = Some(open);
             return Ok(());
         }
-        self.switch(id, now_ms, out)
+        self.switch(id, open_path(&self.path)?, now_ms, out)
     }
 
     /// The checkpoint's inode is elsewhere and holds other content now, or is gone: the
@@ -343,20 +425,24 @@ impl Tailer {
         let mut old = Progress::new(cp.id, cp.offset, now_ms);
         read_copy(&self.path, &mut old, now_ms, out);
         let Some(mut file) = holder else {
-            return self.switch(cp.id, now_ms, out);
+            return self.switch(cp.id, open_path(&self.path)?, now_ms, out);
         };
         let id = identify(&mut file)?;
-        let mut open = Open {
-            file,
-            at: Progress::new(id, 0, now_ms),
-        };
+        let mut open = Open::new(file, Progress::new(id, 0, now_ms));
         read_new(&mut open, now_ms, self.flush_ms, out, true)?;
-        self.switch(id, now_ms, out)
+        self.switch(id, open_path(&self.path)?, now_ms, out)
     }
 
-    /// The file `from` was read to its end: opens what the path names now, from its start.
-    fn switch(&mut self, from: FileId, now_ms: u64, out: &mut Vec<TailEvent>) -> io::Result<()> {
-        let mut open = self.open_file(now_ms)?;
+    /// The file `from` was read to its end: reads `next` from its start.
+    fn switch(
+        &mut self,
+        from: FileId,
+        mut next: File,
+        now_ms: u64,
+        out: &mut Vec<TailEvent>,
+    ) -> io::Result<()> {
+        let id = identify(&mut next)?;
+        let mut open = Open::new(next, Progress::new(id, 0, now_ms));
         out.push(TailEvent::Rotated {
             from,
             to: open.at.id,
@@ -382,10 +468,7 @@ impl Tailer {
         } else {
             0
         };
-        Ok(Open {
-            file,
-            at: Progress::new(id, start, now_ms),
-        })
+        Ok(Open::new(file, Progress::new(id, start, now_ms)))
     }
 }
 
@@ -482,6 +565,38 @@ fn open_at(p: &Path, id: &FileId, offset: u64) -> io::Result<Option<Box<dyn Read
     }
     let rest = head.split_off(offset.min(head.len() as u64) as usize);
     Ok(Some(Box::new(io::Cursor::new(rest).chain(content))))
+}
+
+/// A poll of the open file: truncation (the rest of the old content from its copy), then its
+/// new bytes. Whether any came: a writer is still at it.
+fn read_on(
+    path: &Path,
+    cur: &mut Open,
+    now_ms: u64,
+    flush_ms: u64,
+    out: &mut Vec<TailEvent>,
+) -> io::Result<bool> {
+    // Truncated, or its beginning rewritten (inode reused)? Checked also when the path names
+    // another file now: it may have been truncated before it was rotated.
+    let size = cur.file.metadata()?.len();
+    if size < cur.at.read_to || !same_head(&mut cur.file, &cur.at.id)? {
+        // copytruncate: what was not read yet of the old content is in the copy.
+        read_copy(path, &mut cur.at, now_ms, out);
+        out.push(TailEvent::Truncated {
+            id: cur.at.id,
+            at: cur.at.read_to,
+        });
+        cur.at = Progress::new(identify(&mut cur.file)?, 0, now_ms);
+    }
+    let before = cur.at.read_to;
+    read_new(cur, now_ms, flush_ms, out, false)?;
+    // A file first seen short: its identity grows with it (up to HEAD_BYTES), so a later
+    // truncation that rewrites past the old offset is still recognised.
+    if (cur.at.id.head_len as usize) < HEAD_BYTES && cur.at.read_to > u64::from(cur.at.id.head_len)
+    {
+        cur.at.id = identify(&mut cur.file)?;
+    }
+    Ok(cur.at.read_to > before)
 }
 
 /// Reads the open file from `read_to` to its end; see [`consume`].

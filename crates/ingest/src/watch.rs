@@ -6,7 +6,7 @@
 //!
 //! - a **rotated sibling** of a file followed or matched (`access.log.1`,
 //!   `access.log-20240101` next to `access.log`): the tailer of `access.log` reads it to its
-//!   end when it is rotated, so `*.log*` reads each line once, as `access.log` would;
+//!   end after it is rotated, so `*.log*` reads each line once, as `access.log` would;
 //! - a **compressed** file (`.gz`, `.zst`, `.bz2`, `.xz`, `.lz4`, `.zip`, or gzip/zstd by its
 //!   first bytes): a finished archive, for `analyze`; a tailer finds its content by itself
 //!   when it holds lines not read yet.

@@ -9,12 +9,18 @@
 //! read:
 //!
 //! - written between copytruncate's copy and its truncate (the documented window);
-//! - written to a rotated file after the follower moved on to the new one (a writer that
-//!   reopens its log late, after a poll noticed the rotation);
+//! - written to a rotated file after the follower moved on to the new one: a writer that
+//!   reopens its log later than the file's quiet time (a poll saw the rotation, then no
+//!   growth for `FLUSH_MS`), or after a restart read the file's rest. Lines written to it
+//!   while the follower waits on it are read;
 //! - in a file the follower could no longer find: rotated away entirely between two looks,
-//!   or between the committed checkpoint and a restart; deleted (with its copies) before it
-//!   was read to its end; or copied or compressed away while its first bytes were unknown
-//!   (it was empty when last looked at).
+//!   or between the committed checkpoint and a restart; held during a wait and truncated
+//!   before the follower switched to it; deleted (with its copies) before it was read to its
+//!   end; or copied or compressed away while its first bytes were unknown (it was empty
+//!   when last looked at).
+//!
+//! Time moves on only at polls, by zero to one and a half `FLUSH_MS`, so that a wait on a
+//! renamed file ends after one to several polls.
 //!
 //! Lines delivered and then forgotten in a crash are delivered again after the restart
 //! unless one of these applies; none is ever committed twice.
@@ -24,6 +30,7 @@ mod common;
 use std::collections::BTreeMap;
 use std::fs::{self, File};
 use std::io::Write;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use common::{append, truncate, FLUSH_MS};
@@ -59,12 +66,26 @@ enum Sibling {
 }
 
 /// Where the follower stands, in model terms.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 enum Pos {
-    /// A file open: content index and lines read of it.
-    Open(usize, usize),
+    /// A file open: content index, lines read of it, and the wait once a poll saw that its
+    /// inode is no longer the path's.
+    Open {
+        content: usize,
+        read: usize,
+        wait: Option<Wait>,
+    },
     /// Started and not polled yet: the committed position it resumes from, if any.
     Resume(Option<(usize, usize)>),
+}
+
+/// A renamed file followed on until it has not grown for `FLUSH_MS`.
+#[derive(Clone, Debug)]
+struct Wait {
+    quiet_since: u64,
+    /// The contents the path held when a poll first saw their inode, oldest first: their
+    /// inodes are read in turn, from the start of what each holds then.
+    next: Vec<usize>,
 }
 
 /// The disk, and which lines can no longer be read and why.
@@ -119,19 +140,23 @@ impl Disk {
     }
 
     /// The writer reopens its log late (nginx on its signal): lines reach the file just
-    /// rotated. Read if the follower is still on it (or resumes from it); otherwise lost.
-    fn late_write(&mut self, n: u64, follower_at: Option<usize>) {
+    /// rotated. Read if the follower still reads its inode (`follows`: the one it is on or
+    /// resumes from, and those it holds to read next), otherwise lost. `waiting`: the follower is
+    /// on it and has seen that it was renamed (before waiting, it moved on at once).
+    fn late_write(&mut self, n: u64, follows: &[usize], waiting: bool, stats: &mut Stats) {
         let Some((name, Sibling::Inode(inode))) = self.siblings.last().cloned() else {
             return;
         };
         let content = self.latest(inode);
         let (ids, text) = self.lines(n);
         append(&name, &text);
-        if follower_at != Some(content) {
-            for &id in &ids {
-                self.lost
-                    .insert(id, "written to a rotated file after the follower moved on");
-            }
+        if !follows.contains(&inode) {
+            self.lose(
+                &ids,
+                "written to a rotated file after the follower moved on",
+            );
+        } else if waiting && follows.first() == Some(&inode) {
+            stats.late_while_waiting += ids.len();
         }
         self.contents[content].lines.extend(ids);
     }
@@ -272,29 +297,55 @@ impl Disk {
         }
     }
 
-    /// What a poll from `pos` delivers: the rest of the position's content (through the
-    /// descriptor held, the inode found again, or a copy found by first bytes), then what
-    /// its inode holds now if that is newer content, then the path's file from its start.
-    /// Everything passed over is recorded as lost, with the reason.
-    fn expect(&mut self, pos: Pos, stats: &mut Stats) -> Vec<u64> {
-        let (from, live) = match pos {
-            Pos::Open(c, n) => (Some((c, n)), true),
-            Pos::Resume(r) => (r, false),
+    fn lose_contents(&mut self, contents: Range<usize>, why: &'static str) {
+        let passed: Vec<u64> = contents
+            .flat_map(|k| self.contents[k].lines.clone())
+            .collect();
+        self.lose(&passed, why);
+    }
+
+    /// The follower on `content`, all of it read.
+    fn at_end(&self, content: usize, wait: Option<Wait>) -> Pos {
+        Pos::Open {
+            content,
+            read: self.contents[content].lines.len(),
+            wait,
+        }
+    }
+
+    /// What a poll from `pos` at `now` delivers, and where the follower stands after it:
+    /// the rest of the position's content (through the descriptor held, the inode found
+    /// again, or a copy found by first bytes), then what its inode holds now if that is
+    /// newer content; then, after a restart, the path's file from its start; running, the
+    /// same file again until it has not grown for `FLUSH_MS` since a poll saw the path name
+    /// another, then, in turn, the inodes the path named meanwhile. Everything passed over is
+    /// recorded as lost, with the reason.
+    fn expect(&mut self, pos: Pos, now: u64, stats: &mut Stats) -> (Vec<u64>, Pos) {
+        let (c, n, wait, live) = match pos {
+            Pos::Open {
+                content,
+                read,
+                wait,
+            } => (content, read, wait, true),
+            Pos::Resume(Some((c, n))) => (c, n, None, false),
+            Pos::Resume(None) => {
+                self.lose_contents(
+                    0..self.current,
+                    "no checkpoint committed before the restart",
+                );
+                let out = self.contents[self.current].lines.clone();
+                return (out, self.at_end(self.current, None));
+            }
         };
         let mut out = Vec::new();
-        let Some((c, n)) = from else {
-            let passed: Vec<u64> = (0..self.current)
-                .flat_map(|k| self.contents[k].lines.clone())
-                .collect();
-            self.lose(&passed, "no checkpoint committed before the restart");
-            return self.contents[self.current].lines.clone();
-        };
         let inode = self.contents[c].inode;
         let latest = self.latest(inode);
         let rest = self.contents[c].lines[n..].to_vec();
-        let held = latest == c && (live || self.inode_findable(inode));
+        let reach = live || self.inode_findable(inode);
+        let held = latest == c && reach;
         // A copy is recognised by its first bytes, known once something was read.
         let copied = if n > 0 { self.copy_of(c) } else { None };
+        let mut grew = held && !rest.is_empty();
         if held || copied.is_some() {
             if !held {
                 stats.from_copies += rest.len();
@@ -309,17 +360,67 @@ impl Disk {
         } else {
             self.lose(&rest, "deleted before it was read to its end");
         }
-        for k in c + 1..=self.current {
-            if k == latest && (live || self.inode_findable(inode)) || k == self.current {
-                out.extend(self.contents[k].lines.iter().copied());
-            } else {
-                let passed = self.contents[k].lines.clone();
-                self.lose(&passed, "its file was rotated away before it was looked at");
-            }
+        if !reach {
+            self.lose_contents(c + 1..self.current, ROTATED_AWAY);
+            out.extend(self.contents[self.current].lines.iter().copied());
+            return (out, self.at_end(self.current, None));
         }
-        out
+        self.lose_contents(c + 1..latest, ROTATED_AWAY);
+        if latest != c {
+            grew = !self.contents[latest].lines.is_empty();
+            out.extend(self.contents[latest].lines.iter().copied());
+        }
+        if self.contents[self.current].inode == inode {
+            return (out, self.at_end(latest, None));
+        }
+        if !live {
+            // A restart reads the rest and moves on at once.
+            self.lose_contents(latest + 1..self.current, ROTATED_AWAY);
+            out.extend(self.contents[self.current].lines.iter().copied());
+            return (out, self.at_end(self.current, None));
+        }
+        let mut wait = wait.unwrap_or(Wait {
+            quiet_since: now,
+            next: Vec::new(),
+        });
+        if grew {
+            wait.quiet_since = now;
+        }
+        self.hold(&mut wait, latest);
+        if now - wait.quiet_since < FLUSH_MS {
+            return (out, self.at_end(latest, Some(wait)));
+        }
+        let first = wait.next.remove(0);
+        let next = self.latest(self.contents[first].inode);
+        self.lose_contents(first..next, "truncated before the follower switched to it");
+        out.extend(self.contents[next].lines.iter().copied());
+        if wait.next.is_empty() {
+            return (out, self.at_end(next, None));
+        }
+        stats.next_rotated_while_waiting += 1;
+        wait.quiet_since = now;
+        (out, self.at_end(next, Some(wait)))
+    }
+
+    /// A poll while waiting on `on`: the path's inode is held if it is new. What came
+    /// between the last inode held (or `on`) and it was rotated away unseen.
+    fn hold(&mut self, wait: &mut Wait, on: usize) {
+        let inode = self.contents[self.current].inode;
+        if wait.next.iter().any(|&k| self.contents[k].inode == inode) {
+            return;
+        }
+        // The tailer holds 16 files at most; the walk never rotates that often in a wait.
+        assert!(wait.next.len() < 16, "a wait longer than the walk allows");
+        let last = wait
+            .next
+            .last()
+            .map_or(on, |&k| self.latest(self.contents[k].inode));
+        self.lose_contents(last + 1..self.current, ROTATED_AWAY);
+        wait.next.push(self.current);
     }
 }
+
+const ROTATED_AWAY: &str = "its file was rotated away before it was looked at";
 
 #[derive(Default)]
 struct Stats {
@@ -327,6 +428,10 @@ struct Stats {
     from_copies: usize,
     from_compressed: usize,
     lost: usize,
+    /// Lines written to a renamed file while the follower waited on it.
+    late_while_waiting: usize,
+    /// Switches to a file held while waiting that was rotated away too (waited on in turn).
+    next_rotated_while_waiting: usize,
 }
 
 /// A Tailer on the path, or a Watcher on a glob that also matches every rotated sibling
@@ -351,16 +456,16 @@ impl Follower {
         }
     }
 
-    fn poll(&mut self) -> Vec<u64> {
+    fn poll(&mut self, now: u64) -> Vec<u64> {
         let events: Vec<TailEvent> = match self {
             Follower::Tailer(t) => {
                 let mut out = Vec::new();
-                t.poll(0, &mut out);
+                t.poll(now, &mut out);
                 out
             }
             Follower::Watcher(w) => {
                 let mut out = Vec::new();
-                w.poll(0, &mut out);
+                w.poll(now, &mut out);
                 out.into_iter().map(|e: WatchEvent| e.event).collect()
             }
         };
@@ -389,6 +494,8 @@ impl Follower {
 /// The daemon: a follower while running, the store's last commit, what was delivered since.
 struct Daemon {
     watcher: bool,
+    /// The clock given to polls.
+    now: u64,
     running: Option<(Follower, Pos)>,
     committed_lines: BTreeMap<u64, usize>,
     committed_cps: Vec<Checkpoint>,
@@ -403,8 +510,8 @@ impl Daemon {
         let Some((follower, pos)) = self.running.as_mut() else {
             return;
         };
-        let got = follower.poll();
-        let want = disk.expect(*pos, stats);
+        let got = follower.poll(self.now);
+        let (want, next) = disk.expect(pos.clone(), self.now, stats);
         assert_eq!(got, want, "seed {seed}, from {pos:?}, after {log:?}");
         for l in std::mem::take(&mut self.forgotten) {
             let again = got.contains(&l);
@@ -415,7 +522,7 @@ impl Daemon {
             stats.redelivered += usize::from(again);
         }
         self.pending.extend(got);
-        *pos = Pos::Open(disk.current, disk.contents[disk.current].lines.len());
+        *pos = next;
     }
 
     fn commit(&mut self) {
@@ -426,20 +533,28 @@ impl Daemon {
             *self.committed_lines.entry(l).or_default() += 1;
         }
         self.committed_cps = follower.checkpoints();
-        self.committed_pos = match *pos {
-            Pos::Open(c, n) => Some((c, n)),
-            Pos::Resume(r) => r,
+        self.committed_pos = match pos {
+            Pos::Open { content, read, .. } => Some((*content, *read)),
+            Pos::Resume(r) => *r,
         };
     }
 
-    /// The content the follower reads (or, stopped, resumes from).
-    fn at(&self) -> Option<usize> {
+    /// The inodes the follower will still read from: the one it is on (or, stopped,
+    /// resumes from) first, then those it holds to read next; and whether it waits on the
+    /// first.
+    fn follows(&self, disk: &Disk) -> (Vec<usize>, bool) {
         let pos = match &self.running {
-            Some((_, Pos::Open(c, _))) => return Some(*c),
+            Some((_, Pos::Open { content, wait, .. })) => {
+                let next = wait.iter().flat_map(|w| &w.next);
+                let inodes = std::iter::once(content).chain(next);
+                let inodes = inodes.map(|&c| disk.contents[c].inode).collect();
+                return (inodes, wait.is_some());
+            }
             Some((_, Pos::Resume(r))) => r,
             None => &self.committed_pos,
         };
-        pos.map(|(c, _)| c)
+        let inodes = pos.map(|(c, _)| disk.contents[c].inode);
+        (inodes.into_iter().collect(), false)
     }
 
     fn crash(&mut self) {
@@ -461,6 +576,7 @@ fn run(seed: u64, watcher: bool, stats: &mut Stats) {
     let mut disk = Disk::new();
     let mut d = Daemon {
         watcher,
+        now: 0,
         running: Some((
             Follower::start(watcher, &disk.path, Vec::new()),
             Pos::Resume(None),
@@ -486,10 +602,12 @@ fn run(seed: u64, watcher: bool, stats: &mut Stats) {
                 "write"
             }
             34..=35 => {
-                disk.late_write(1 + arg % 2, d.at());
+                let (follows, waiting) = d.follows(&disk);
+                disk.late_write(1 + arg % 2, &follows, waiting, stats);
                 "late write to the rotated file"
             }
             36..=60 => {
+                d.now += arg % 4 * FLUSH_MS / 2;
                 d.poll(&mut disk, stats, &log, seed);
                 "poll"
             }
@@ -528,9 +646,16 @@ fn run(seed: u64, watcher: bool, stats: &mut Stats) {
         };
         log.push(name.to_string());
     }
-    // Quiesce: running again, everything read and committed.
+    // Quiesce: running again, everything read and committed. Quiet polls until no file is
+    // waited on (one per file held, and one that may still read).
     d.restart(&disk);
-    d.poll(&mut disk, stats, &log, seed);
+    loop {
+        d.now += FLUSH_MS;
+        d.poll(&mut disk, stats, &log, seed);
+        if matches!(d.running, Some((_, Pos::Open { wait: None, .. }))) {
+            break;
+        }
+    }
     d.commit();
     for line in 0..disk.next_line {
         match d.committed_lines.get(&line) {
@@ -555,6 +680,7 @@ fn crash_and_restart_commit_every_line_once_a_tailer() {
     }
     // The walk reaches what it is for.
     assert!(stats.redelivered > 0 && stats.from_copies > 0 && stats.from_compressed > 0);
+    assert!(stats.late_while_waiting > 0 && stats.next_rotated_while_waiting > 0);
     assert!(stats.lost > 0);
 }
 
@@ -565,4 +691,5 @@ fn crash_and_restart_commit_every_line_once_a_watcher_on_a_glob_matching_rotated
         run(seed, true, &mut stats);
     }
     assert!(stats.redelivered > 0 && stats.from_copies > 0 && stats.from_compressed > 0);
+    assert!(stats.late_while_waiting > 0 && stats.next_rotated_while_waiting > 0);
 }

@@ -4,6 +4,7 @@
 mod common;
 
 use std::fs;
+use std::os::unix::fs::MetadataExt;
 
 use common::{append, gzip, poll, truncate, FLUSH_MS};
 use faultline_ingest::{Checkpoint, TailEvent, Tailer};
@@ -50,14 +51,160 @@ fn rename_rotation() {
     fs::rename(&p, dir.path().join("access.log.1")).unwrap();
     append(&dir.path().join("access.log.1"), "3\n");
     append(&p, "4\n");
-    let (text, events) = poll(&mut t, 1);
-    assert_eq!(text, "3\n4\n", "the old file is read to its end first");
+    assert_eq!(
+        poll(&mut t, 1),
+        ("3\n".to_string(), Vec::new()),
+        "the old file is followed on"
+    );
+    let (text, events) = poll(&mut t, 1 + FLUSH_MS);
+    assert_eq!(text, "4\n", "quiet for the flush timeout: then the new one");
     assert!(
         matches!(events[..], [TailEvent::Rotated { .. }]),
         "{events:?}"
     );
     append(&p, "5\n");
-    assert_eq!(poll(&mut t, 2).0, "5\n");
+    assert_eq!(poll(&mut t, 2 + FLUSH_MS).0, "5\n");
+}
+
+#[test]
+fn late_writes_to_the_renamed_file_before_the_writer_reopens_are_read() {
+    // Regression: nginx writes to access.log.1 between logrotate's rename and its reopen.
+    // The tailer switched to the new file at the first poll that saw the rename, and lost
+    // what was written to the old one after that poll. It now follows the old one on until
+    // it has not grown for the flush timeout; the new file's lines wait, and the checkpoint
+    // names the old file until then.
+    let dir = tempfile::tempdir().unwrap();
+    let (p, old) = (
+        dir.path().join("access.log"),
+        dir.path().join("access.log.1"),
+    );
+    append(&p, "1\n");
+    let mut t = Tailer::new(&p, None, FLUSH_MS);
+    assert_eq!(poll(&mut t, 0).0, "1\n");
+    fs::rename(&p, &old).unwrap();
+    append(&p, "");
+    assert_eq!(poll(&mut t, 100), (String::new(), Vec::new()));
+    append(&old, "2\n");
+    assert_eq!(poll(&mut t, 100 + FLUSH_MS / 2).0, "2\n");
+    // Growth starts the wait again.
+    append(&old, "3\n");
+    assert_eq!(poll(&mut t, 100 + FLUSH_MS).0, "3\n");
+    // The writer reopens: its lines go to the new file, and wait.
+    append(&p, "4\n");
+    assert_eq!(poll(&mut t, 99 + 2 * FLUSH_MS), (String::new(), Vec::new()));
+    let cp = t.checkpoint().unwrap();
+    assert_eq!(cp.offset, fs::metadata(&old).unwrap().len());
+    assert_eq!(cp.id.ino, fs::metadata(&old).unwrap().ino());
+    let (text, events) = poll(&mut t, 100 + 2 * FLUSH_MS);
+    assert_eq!(text, "4\n");
+    assert!(
+        matches!(events[..], [TailEvent::Rotated { .. }]),
+        "{events:?}"
+    );
+    assert_eq!(
+        t.checkpoint().unwrap().id.ino,
+        fs::metadata(&p).unwrap().ino()
+    );
+}
+
+#[test]
+fn a_write_to_the_renamed_file_after_it_was_quiet_for_the_wait_is_not_read() {
+    // The documented limit: a writer that reopens later than the flush timeout after the
+    // rename was seen (and wrote nothing meanwhile) has its late lines left behind.
+    let dir = tempfile::tempdir().unwrap();
+    let (p, old) = (
+        dir.path().join("access.log"),
+        dir.path().join("access.log.1"),
+    );
+    append(&p, "1\n");
+    let mut t = Tailer::new(&p, None, FLUSH_MS);
+    assert_eq!(poll(&mut t, 0).0, "1\n");
+    fs::rename(&p, &old).unwrap();
+    append(&p, "2\n");
+    assert_eq!(poll(&mut t, 1).0, "");
+    assert_eq!(poll(&mut t, 1 + FLUSH_MS).0, "2\n");
+    append(&old, "too late\n");
+    append(&p, "3\n");
+    assert_eq!(poll(&mut t, 2 + FLUSH_MS).0, "3\n");
+}
+
+#[test]
+fn a_partial_line_in_the_renamed_file_is_finished_by_its_writer() {
+    // Before, the rest of a renamed file was delivered at once, its partial last line cut.
+    let dir = tempfile::tempdir().unwrap();
+    let (p, old) = (
+        dir.path().join("access.log"),
+        dir.path().join("access.log.1"),
+    );
+    append(&p, "1\nhal");
+    let mut t = Tailer::new(&p, None, FLUSH_MS);
+    assert_eq!(poll(&mut t, 0).0, "1\n");
+    fs::rename(&p, &old).unwrap();
+    append(&p, "");
+    assert_eq!(poll(&mut t, 1).0, "");
+    append(&old, "f\n");
+    assert_eq!(poll(&mut t, 2).0, "half\n");
+    // Never finished: delivered as it is when the old file is left.
+    append(&old, "cut");
+    assert_eq!(poll(&mut t, 3).0, "");
+    assert_eq!(poll(&mut t, 3 + FLUSH_MS).0, "cut");
+}
+
+#[test]
+fn a_file_rotated_away_while_the_renamed_one_is_waited_on_is_read() {
+    // Two rotations within the wait: each file the path named is held open when a poll
+    // first sees it, and read in turn, each after the one before it was quiet.
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("access.log");
+    let name = |n: u32| dir.path().join(format!("access.log.{n}"));
+    append(&p, "1\n");
+    let mut t = Tailer::new(&p, None, FLUSH_MS);
+    assert_eq!(poll(&mut t, 0).0, "1\n");
+    fs::rename(&p, name(1)).unwrap();
+    append(&p, "2\n");
+    assert_eq!(poll(&mut t, 1).0, "");
+    fs::rename(&p, name(2)).unwrap();
+    append(&p, "3\n");
+    assert_eq!(poll(&mut t, 2).0, "");
+    // access.log.2 is deleted before it is read: its descriptor is held.
+    fs::remove_file(name(2)).unwrap();
+    assert_eq!(poll(&mut t, 1 + FLUSH_MS).0, "2\n");
+    assert_eq!(poll(&mut t, FLUSH_MS + FLUSH_MS / 2).0, "");
+    let (text, events) = poll(&mut t, 1 + 2 * FLUSH_MS);
+    assert_eq!(text, "3\n");
+    assert!(
+        matches!(events[..], [TailEvent::Rotated { .. }]),
+        "{events:?}"
+    );
+}
+
+#[test]
+fn a_restart_during_the_wait_reads_the_renamed_file_then_the_new_one() {
+    // Stopped while waiting on the renamed file: the checkpoint names it, so the restart
+    // reads its rest (late lines included) and then the new file, each line once. The
+    // wait is not started again after a restart.
+    let dir = tempfile::tempdir().unwrap();
+    let (p, old) = (
+        dir.path().join("access.log"),
+        dir.path().join("access.log.1"),
+    );
+    append(&p, "1\n");
+    let mut t = Tailer::new(&p, None, FLUSH_MS);
+    assert_eq!(poll(&mut t, 0).0, "1\n");
+    fs::rename(&p, &old).unwrap();
+    append(&p, "new\n");
+    append(&old, "late\n");
+    assert_eq!(poll(&mut t, 1).0, "late\n");
+    let cp = t.checkpoint();
+    drop(t);
+    append(&old, "later\n");
+    let mut t = Tailer::new(&p, cp, FLUSH_MS);
+    let (text, events) = poll(&mut t, 0);
+    assert_eq!(text, "later\nnew\n");
+    assert!(
+        matches!(events[..], [TailEvent::Rotated { .. }]),
+        "{events:?}"
+    );
 }
 
 #[test]
@@ -111,7 +258,8 @@ fn rotated_file_compressed_afterwards() {
     fs::write(dir.path().join("access.log.1.gz"), b"compressed").unwrap();
     fs::remove_file(&old).unwrap();
     append(&p, "3\n");
-    assert_eq!(poll(&mut t, 1).0, "2\n3\n");
+    assert_eq!(poll(&mut t, 1).0, "2\n");
+    assert_eq!(poll(&mut t, 1 + FLUSH_MS).0, "3\n");
 }
 
 #[test]
@@ -129,7 +277,12 @@ fn delete_and_recreate() {
         "a missing path is waited for"
     );
     append(&p, "2\n");
-    let (text, events) = poll(&mut t, 2);
+    assert_eq!(
+        poll(&mut t, 2),
+        (String::new(), Vec::new()),
+        "the deleted file may still be written to"
+    );
+    let (text, events) = poll(&mut t, 2 + FLUSH_MS);
     assert_eq!(text, "2\n");
     assert_eq!(events.len(), 1, "{events:?}");
 }
