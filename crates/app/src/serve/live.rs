@@ -448,6 +448,15 @@ impl Live {
         }
     }
 
+    /// An incident opened since the last commit (committing at once brings it to the API
+    /// without waiting for the tick).
+    pub fn has_new_incident(&self) -> bool {
+        self.engine
+            .detector
+            .current()
+            .any(|i| !self.stored.contains_key(&i.serial))
+    }
+
     /// Advances event time through idle input: when no line came for the allowed lateness,
     /// time is taken to pass with the clock from the newest line read.
     pub fn advance_idle(&mut self, now_ms: u64) {
