@@ -108,6 +108,11 @@ impl Worker {
         self
     }
 
+    /// Intervals finished and not taken yet.
+    pub fn rollups_waiting(&self) -> usize {
+        self.rollup.as_ref().map_or(0, |r| r.done.len())
+    }
+
     /// The totals of every interval since the last call: (interval start, totals).
     pub fn take_rollups(&mut self) -> Vec<(i64, Summary)> {
         let Some(r) = self.rollup.as_mut() else {

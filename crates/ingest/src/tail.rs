@@ -56,6 +56,9 @@ use crate::chunk::{open_path, Compression};
 const HEAD_BYTES: usize = 256;
 /// Bytes read per call to `read`.
 const READ_BYTES: usize = 64 * 1024;
+/// Bytes one poll reads from a file still being written: a backlog is read over several
+/// polls, so what waits for the caller stays bounded whatever the file's size.
+const POLL_BYTES: u64 = 4 << 20;
 /// Longest partial line kept; a longer one is delivered as is (the parser counts it).
 const MAX_PARTIAL: usize = 1 << 20;
 /// Most files held open while a renamed one is waited on: a writer that never reopens keeps
@@ -622,13 +625,19 @@ fn consume(
     last: bool,
 ) -> io::Result<()> {
     let mut buf = vec![0u8; READ_BYTES];
+    let mut budget = if last { u64::MAX } else { POLL_BYTES };
     loop {
+        if budget == 0 {
+            // More to read at the next poll; a partial line there is not stale yet.
+            return Ok(());
+        }
         let n = match src.read(&mut buf) {
             Ok(0) => break,
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         };
+        budget = budget.saturating_sub(n as u64);
         let start_offset = at.consumed();
         at.read_to += n as u64;
         let data = &buf[..n];

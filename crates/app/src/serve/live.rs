@@ -38,6 +38,8 @@ const DETECT_BYTES: usize = 256 * 1024;
 /// event time (an incident's keyed joins reach ten minutes), and at most this many.
 const FACTS_KEEP_SECS: i64 = 3600;
 const FACTS_MAX: usize = 200_000;
+/// Rollup intervals that may wait for the next commit (see [`Live::rollups_piling_up`]).
+const MAX_WAITING_ROLLUPS: usize = 32;
 /// Seconds an event may lie outside an incident and still join it by time (as `analyze`).
 const JOIN_TOLERANCE_SECS: i64 = 5;
 /// How far behind an error or app log's newest event an incident must end before it is
@@ -446,6 +448,12 @@ impl Live {
             Reading::Other(_) => self.read_log_lines(path, &bytes, tel),
             Reading::Detecting(_) => 0,
         }
+    }
+
+    /// Reading a backlog fills many intervals in one tick: committing once this many wait
+    /// keeps memory bounded whatever the backlog.
+    pub fn rollups_piling_up(&self) -> bool {
+        self.worker.rollups_waiting() + self.pending_rollups.len() >= MAX_WAITING_ROLLUPS
     }
 
     /// An incident opened since the last commit (committing at once brings it to the API

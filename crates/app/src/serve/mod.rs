@@ -112,7 +112,7 @@ pub fn run(args: &ServeArgs) -> Result<u8, Fatal> {
         let lines = live.poll(now_ms(), &*sink);
         *followed.lock().expect("not poisoned") = live.followed();
         let now = now_ms();
-        if now >= next_tick || live.has_new_incident() {
+        if now >= next_tick || live.has_new_incident() || live.rollups_piling_up() {
             tick(&mut live, now, &sink);
             next_tick = now + live.plan().tick_ms;
         }
