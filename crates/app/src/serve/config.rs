@@ -21,7 +21,7 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:9790";
 pub const DEFAULT_STATE: &str = "faultline.db";
 pub const DEFAULT_TICK_MS: u64 = 1000;
 pub const DEFAULT_POLL_MS: u64 = 250;
-pub const DEFAULT_LATENESS_SECS: i64 = 5;
+pub const DEFAULT_LATENESS_SECS: i64 = 0;
 pub const DEFAULT_FLUSH_MS: u64 = 2000;
 
 #[derive(Debug, Default, Deserialize)]
