@@ -309,3 +309,25 @@ def test_an_unusable_state_file_is_a_clear_error(faultline, tmp_path):
     proc = faultline.run("serve", "--config", cfg, timeout=30)
     assert proc.returncode == 2, describe(proc, "exit 2")
     assert "state.db" in proc.stderr.decode(), describe(proc, "names the file")
+
+
+def test_apache_logs_replayed_give_what_analyze_gives(faultline, tmp_path, daemons):
+    from helpers import APACHE_EXAMPLES, APACHE_LOG_FORMAT
+    names = ("access.log", "error.log", "app.log")
+    for n in names:
+        (tmp_path / n).write_bytes((APACHE_EXAMPLES / n).read_bytes())
+    cfg, port = config(tmp_path, [([str(tmp_path / "error.log"), str(tmp_path / "app.log")], None)])
+    # Apache stamps a line with the time its request arrived: lines come out of order, and
+    # the source names its LogFormat.
+    cfg.write_text(cfg.read_text().replace('lateness = "2s"', 'lateness = "5s"')
+                   + f"\n[[source]]\npaths = [\"{tmp_path / 'access.log'}\"]\n"
+                   f"log_format = '{APACHE_LOG_FORMAT}'\nformat = \"apache\"\n")
+    want, _ = faultline.analyze_json(*(tmp_path / n for n in names),
+                                     extra=("--format", "apache", "--log-format", APACHE_LOG_FORMAT))
+    assert len(want["incidents"]) >= 8
+    d = start(faultline, cfg, port, daemons)
+    want_by_id = {i["id"]: i for i in want["incidents"]}
+    d.wait_for("the incidents and diagnoses of analyze", lambda: {
+        i["id"]: i for i in d.get("/api/v1/incidents")["incidents"]} == want_by_id, timeout=40)
+    assert d.totals() == want["totals"]
+    assert d.stop() == 0

@@ -118,7 +118,16 @@ impl Incident {
     }
 
     pub(crate) fn add_sample(&mut self, status: u16, at: LineRef, text: &[u8]) {
-        if self.samples.len() < MAX_SAMPLES && !self.samples.iter().any(|s| s.status == status) {
+        // The earliest line per status, whatever order the lines were read in (chunks of
+        // another size, merged members).
+        if let Some(s) = self.samples.iter_mut().find(|s| s.status == status) {
+            if (at.input, at.line) < (s.at.input, s.at.line) {
+                s.at = at;
+                s.text = text.into();
+            }
+            return;
+        }
+        if self.samples.len() < MAX_SAMPLES {
             self.samples.push(Sample {
                 status,
                 at,

@@ -218,7 +218,11 @@ pub fn diagnose(inc: &Incident, mut names: Names, logs: Option<LogEvidence<'_>>)
         groups.sort_by(|a, b| {
             let ca = l.catalog.get(a.signature.unwrap_or(0)).cause == cause;
             let cb = l.catalog.get(b.signature.unwrap_or(0)).cause == cause;
-            cb.cmp(&ca).then(b.count.cmp(&a.count))
+            // Ties go by signature and line, not by the order the logs were read in.
+            cb.cmp(&ca)
+                .then(b.count.cmp(&a.count))
+                .then(a.signature.cmp(&b.signature))
+                .then(a.line.cmp(&b.line))
         });
         for g in groups {
             let sig = g.signature.unwrap_or(0);
