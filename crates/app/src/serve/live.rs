@@ -14,7 +14,7 @@ use std::collections::VecDeque;
 
 use faultline_aggregate::{Limits, Summary};
 use faultline_detect::Config;
-use faultline_diagnose::{Catalog, LogEvidence};
+use faultline_diagnose::{Catalog, Correlator, LogEvidence};
 use faultline_formats::{detect, AccessParser, Kind};
 use faultline_ingest::{Checkpoint, FileId, StartAt, TailEvent, WatchEvent, Watcher};
 use faultline_store::{
@@ -103,6 +103,8 @@ pub struct Live {
     stored: FxHashMap<u64, (String, String)>,
     /// Degraded findings written, by id → body.
     stored_findings: FxHashMap<String, String>,
+    /// Input rows written, by path → body.
+    stored_inputs: FxHashMap<String, String>,
     /// Newest event time read, and the clock (ms) when a line last came.
     newest: Option<i64>,
     last_data_ms: u64,
@@ -207,6 +209,7 @@ impl Live {
             restored,
             stored: FxHashMap::default(),
             stored_findings: FxHashMap::default(),
+            stored_inputs: FxHashMap::default(),
             newest: None,
             last_data_ms: 0,
             pending_rollups: Vec::new(),
@@ -487,8 +490,10 @@ impl Live {
         let checkpoints: Vec<FileCheckpoint> =
             self.watcher.checkpoints().iter().map(to_store).collect();
         let inputs = self.input_rows();
-        let (incidents, removed) = self.incident_rows();
-        let findings = self.finding_rows();
+        // The kept error- and app-log events, joined once for incidents and findings alike.
+        let corr = self.correlate();
+        let (incidents, removed) = self.incident_rows(corr.as_ref());
+        let findings = self.finding_rows(corr.as_ref());
         let groups = self.group_rows();
         let commit = Commit {
             buckets: &buckets,
@@ -506,6 +511,7 @@ impl Live {
             // Write every incident, finding and group again next time.
             self.stored.clear();
             self.groups_stored.clear();
+            self.stored_inputs.clear();
             self.stored_findings.clear();
             return Err(e);
         }
@@ -532,7 +538,8 @@ impl Live {
         Ok(())
     }
 
-    fn input_rows(&self) -> Vec<InputRow> {
+    /// Inputs whose counts changed since the last commit.
+    fn input_rows(&mut self) -> Vec<InputRow> {
         let mut rows = Vec::new();
         for f in self.files.values() {
             let name = &self.names[f.input as usize];
@@ -560,6 +567,11 @@ impl Live {
             };
             let mut body = serde_json::to_value(&rep).expect("serialises");
             body["next_line"] = f.next_line.into();
+            let body = body.to_string();
+            if self.stored_inputs.get(name) == Some(&body) {
+                continue;
+            }
+            self.stored_inputs.insert(name.clone(), body.clone());
             rows.push(InputRow {
                 path: name.clone(),
                 kind: kind.into(),
@@ -568,7 +580,7 @@ impl Live {
                 parsed: f.parsed,
                 malformed: f.malformed,
                 error: f.error.clone(),
-                body: body.to_string(),
+                body,
             });
         }
         rows
@@ -576,15 +588,14 @@ impl Live {
 
     /// Incidents that changed since the last commit, and ids no longer in use (an open
     /// incident's id follows its cause and scope; one merged into another goes away).
-    fn incident_rows(&mut self) -> (Vec<StoredIncident>, Vec<String>) {
+    fn incident_rows(&mut self, corr: Option<&Correlator>) -> (Vec<StoredIncident>, Vec<String>) {
         let share = detector_config(&self.plan).scope_share;
         let mut rows = Vec::new();
         let mut removed = Vec::new();
         let mut live = Vec::new();
-        let corr = self.correlate();
         for (i, inc) in self.engine.detector.current().enumerate() {
             live.push(inc.serial);
-            let logs = corr.as_ref().map(|c| LogEvidence {
+            let logs = corr.map(|c| LogEvidence {
                 catalog: &self.catalog,
                 joined: &c.incident_evidence[i],
             });
@@ -621,13 +632,10 @@ impl Live {
         (rows, removed)
     }
 
-    fn finding_rows(&mut self) -> Vec<StoredFinding> {
+    fn finding_rows(&mut self, corr: Option<&Correlator>) -> Vec<StoredFinding> {
         let mut rows = Vec::new();
-        let corr = self.correlate();
         for (i, d) in self.engine.detector.current_degraded().iter().enumerate() {
-            let logs = corr
-                .as_ref()
-                .map(|c| (&self.catalog, &c.degraded_evidence[i]));
+            let logs = corr.map(|c| (&self.catalog, &c.degraded_evidence[i]));
             let f = report::degraded_finding(d, 0, &self.names, logs);
             let body = serde_json::to_string(&f).expect("serialises");
             let id = degraded_id(d);

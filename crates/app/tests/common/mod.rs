@@ -122,23 +122,26 @@ pub fn log(mut reqs: Vec<Req>) -> Vec<String> {
     reqs.iter().map(Req::line).collect()
 }
 
+/// A chunk of `lines` for the one access input.
+fn job(lines: &[String], seq: usize, parser: &Arc<AccessParser>, floor: i64) -> Job {
+    let mut buf = lines.join("\n").into_bytes();
+    buf.push(b'\n');
+    Job {
+        input: 0,
+        seq: seq as u64,
+        buf,
+        parser: parser.clone(),
+        floor,
+    }
+}
+
 /// Runs `lines` through the engine, `chunk_lines` lines per chunk.
 pub fn run(lines: &[String], chunk_lines: usize, format: &str) -> Outcome {
     let parser = Arc::new(AccessParser::preset(format).expect("preset"));
     let mut engine = Engine::new(Config::default(), vec![i64::MIN]);
     let mut worker = Worker::new(0, Limits::default(), Default::default());
     for (seq, chunk) in lines.chunks(chunk_lines.max(1)).enumerate() {
-        let mut buf = chunk.join("\n").into_bytes();
-        buf.push(b'\n');
-        let job = Job {
-            input: 0,
-            seq: seq as u64,
-            buf,
-            parser: parser.clone(),
-            floor: i64::MIN,
-        };
-        let done = worker.process(job);
-        engine.apply(done);
+        engine.apply(worker.process(job(chunk, seq, &parser, i64::MIN)));
     }
     engine.finish()
 }
@@ -153,16 +156,7 @@ pub fn run_live(lines: &[String], chunk_lines: usize) -> Vec<faultline_detect::I
     let mut all = Vec::new();
     let chunks: Vec<&[String]> = lines.chunks(chunk_lines.max(1)).collect();
     for (seq, chunk) in chunks.iter().enumerate() {
-        let mut buf = chunk.join("\n").into_bytes();
-        buf.push(b'\n');
-        let job = Job {
-            input: 0,
-            seq: seq as u64,
-            buf,
-            parser: parser.clone(),
-            floor: i64::MAX,
-        };
-        engine.apply(worker.process(job));
+        engine.apply(worker.process(job(chunk, seq, &parser, i64::MAX)));
         if let Some(next) = chunks.get(seq + 1) {
             let first = secs_of(&next[0]);
             engine.advance(first - Config::default().lateness_secs - 1);

@@ -2,14 +2,16 @@
 //! kept, then joined to the detector's current incidents at each commit, as `analyze`
 //! joins them; an incident's diagnosis is final once these logs were read past it.
 
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 
-use faultline_diagnose::Correlator;
+use faultline_diagnose::{Catalog, Correlator};
 use faultline_store::StoredGroup;
 
 use super::{Live, Reading, FACTS_KEEP_SECS, FACTS_MAX, JOIN_TOLERANCE_SECS, LOG_SLACK_SECS};
 use crate::logread::Clock;
-use crate::logs::LogContext;
+use crate::logs::{Groups, LogContext, OwnedFacts};
+use crate::serve::config::ServePlan;
 use crate::serve::telemetry::{SelfEvent, Telemetry};
 
 impl Live {
@@ -29,13 +31,7 @@ impl Live {
         let Reading::Other(reader) = &mut f.reading else {
             return 0;
         };
-        let mut ctx = LogContext {
-            catalog,
-            patterns: &plan.analysis.options.patterns,
-            correlator: Correlator::new([], &[], JOIN_TOLERANCE_SECS),
-            groups: std::mem::take(groups),
-            tap: Some(Vec::new()),
-        };
+        let mut ctx = stream_context(catalog, plan, groups);
         // Offsets change only with DST: a copy is cheap.
         let offsets = engine.offsets().to_vec();
         let clock = Clock {
@@ -60,8 +56,7 @@ impl Live {
         f.lines += lines;
         f.parsed += lines - malformed;
         f.malformed += malformed;
-        *groups = ctx.groups;
-        facts.extend(ctx.tap.unwrap_or_default());
+        close_context(ctx, groups, facts);
         tel.emit(&SelfEvent::LinesRead {
             path: path.display().to_string(),
             lines,
@@ -99,13 +94,7 @@ impl Live {
             facts,
             ..
         } = self;
-        let mut ctx = LogContext {
-            catalog,
-            patterns: &plan.analysis.options.patterns,
-            correlator: Correlator::new([], &[], JOIN_TOLERANCE_SECS),
-            groups: std::mem::take(groups),
-            tap: Some(Vec::new()),
-        };
+        let mut ctx = stream_context(catalog, plan, groups);
         let offsets = engine.offsets().to_vec();
         for f in files.values_mut().filter(|f| f.quiet) {
             if let Reading::Other(reader) = &mut f.reading {
@@ -121,8 +110,7 @@ impl Live {
                 );
             }
         }
-        *groups = ctx.groups;
-        facts.extend(ctx.tap.unwrap_or_default());
+        close_context(ctx, groups, facts);
         // Events too old to join anything still open are let go.
         let horizon = self.newest.map_or(i64::MIN, |n| n - FACTS_KEEP_SECS);
         while facts
@@ -199,4 +187,26 @@ impl Live {
         }
         rows
     }
+}
+
+/// The context events are read in as they come: the error groups kept across ticks, no
+/// incident to join yet, every event kept (tapped) to be joined at the next commits.
+fn stream_context<'a>(
+    catalog: &'a Catalog,
+    plan: &'a ServePlan,
+    groups: &mut Groups,
+) -> LogContext<'a> {
+    LogContext {
+        catalog,
+        patterns: &plan.analysis.options.patterns,
+        correlator: Correlator::new([], &[], JOIN_TOLERANCE_SECS),
+        groups: std::mem::take(groups),
+        tap: Some(Vec::new()),
+    }
+}
+
+/// Takes the groups back and keeps the events read.
+fn close_context(ctx: LogContext<'_>, groups: &mut Groups, facts: &mut VecDeque<OwnedFacts>) {
+    *groups = ctx.groups;
+    facts.extend(ctx.tap.unwrap_or_default());
 }
