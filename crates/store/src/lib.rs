@@ -31,6 +31,9 @@
 //! - `tier(res, horizon)`: a range from `horizon` on is whole in that tier.
 //! - `checkpoint`, `input`, `incident`, `finding`, `error_group`: one row per
 //!   path / id / fingerprint, with the JSON `body` the API serves.
+//! - `alert_state` (the evaluator and dispatcher as one JSON row), `alert` (history, one
+//!   row per alert instance), `notification` (the outbox and its history: `delivery` is
+//!   `pending`, `delivered` or `failed`), `attempt`, `silence`. See [`AlertDb`].
 //!
 //! ```
 //! use faultline_aggregate::Summary;
@@ -69,11 +72,13 @@
 //! assert_eq!(store.checkpoints().unwrap(), vec![checkpoint]);
 //! ```
 
+mod alerts;
 mod error;
 mod read;
 mod schema;
 mod write;
 
+pub use alerts::{AlertCommit, AlertDb, NotificationRecord};
 pub use error::StoreError;
 pub use read::{Reader, StatusCount};
 pub use write::Store;
@@ -170,4 +175,6 @@ pub struct Commit<'a> {
     pub findings: &'a [StoredFinding],
     /// Upserted by fingerprint (values replace the stored ones).
     pub groups: &'a [StoredGroup],
+    /// Alert history, alerting state and new notifications (the outbox).
+    pub alerts: AlertCommit<'a>,
 }

@@ -10,7 +10,7 @@ use crate::Tier;
 
 /// Bumped with every change of the tables below; an older build refuses a newer file
 /// instead of misreading it.
-pub(crate) const VERSION: i64 = 1;
+pub(crate) const VERSION: i64 = 2;
 
 /// "FLST" in the SQLite header, so another program's database is refused by name rather
 /// than mistaken for an empty store.
@@ -159,7 +159,20 @@ pub(crate) fn open_reader(path: &Path) -> Result<Connection, StoreError> {
     let conn = Connection::open_with_flags(path, flags).ctx(path, "open")?;
     settings(&conn).ctx(path, "open")?;
     let (app, version, tables) = identity(&conn).ctx(path, "open")?;
-    check_identity(path, app, version, tables)?;
+    check_identity(path, app, version, tables, false)?;
+    if app == 0 {
+        return Err(StoreError::NotAStore { path: path.into() });
+    }
+    Ok(conn)
+}
+
+/// Another read-write connection to an existing store of this version (delivery, the API).
+pub(crate) fn open_side(path: &Path) -> Result<Connection, StoreError> {
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).ctx(path, "open")?;
+    settings(&conn).ctx(path, "open")?;
+    let (app, version, tables) = identity(&conn).ctx(path, "open")?;
+    check_identity(path, app, version, tables, false)?;
     if app == 0 {
         return Err(StoreError::NotAStore { path: path.into() });
     }
@@ -183,9 +196,17 @@ fn identity(conn: &Connection) -> rusqlite::Result<(i64, i64, i64)> {
 }
 
 /// Ok for a faultline store of this version and for an empty file (app id 0, no tables).
-fn check_identity(path: &Path, app: i64, version: i64, tables: i64) -> Result<(), StoreError> {
+fn check_identity(
+    path: &Path,
+    app: i64,
+    version: i64,
+    tables: i64,
+    migrate: bool,
+) -> Result<(), StoreError> {
     match app {
         APPLICATION_ID if version == VERSION => Ok(()),
+        // Version 1 lacked the alerting tables; the writer adds them.
+        APPLICATION_ID if version == 1 && migrate => Ok(()),
         APPLICATION_ID => Err(StoreError::Version {
             path: path.into(),
             found: version,
@@ -202,9 +223,17 @@ fn ensure_schema(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
         .transaction_with_behavior(TransactionBehavior::Immediate)
         .ctx(path, "open")?;
     let (app, version, tables) = identity(&tx).ctx(path, "open")?;
-    check_identity(path, app, version, tables)?;
+    check_identity(path, app, version, tables, true)?;
+    if app == APPLICATION_ID && version == 1 {
+        tx.execute_batch(crate::alerts::ALERT_SCHEMA)
+            .ctx(path, "add the alerting tables")?;
+        tx.pragma_update(None, "user_version", VERSION)
+            .ctx(path, "add the alerting tables")?;
+    }
     if app == 0 {
         tx.execute_batch(SCHEMA).ctx(path, "create the schema")?;
+        tx.execute_batch(crate::alerts::ALERT_SCHEMA)
+            .ctx(path, "create the schema")?;
         tx.pragma_update(None, "application_id", APPLICATION_ID)
             .ctx(path, "create the schema")?;
         tx.pragma_update(None, "user_version", VERSION)

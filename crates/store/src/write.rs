@@ -71,7 +71,13 @@ impl Store {
             .ctx(&self.path, "commit")?;
         write_buckets(&tx, &self.tiers, c.buckets).ctx(&self.path, "commit rollups")?;
         write_rows(&tx, c).ctx(&self.path, "commit")?;
+        crate::alerts::write(&tx, &c.alerts).ctx(&self.path, "commit alerts")?;
         tx.commit().ctx(&self.path, "commit")
+    }
+
+    /// The alerting state the last commit stored, if any.
+    pub fn alert_state(&self) -> Result<Option<String>, StoreError> {
+        crate::alerts::load_state(&self.conn).ctx(&self.path, "read the alerting state")
     }
 
     /// Every stored tail checkpoint, by path.

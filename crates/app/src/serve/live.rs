@@ -503,6 +503,7 @@ impl Live {
             removed_incidents: &removed,
             findings: &findings,
             groups: &groups,
+            alerts: Default::default(),
         };
         if let Err(e) = self.store.commit(&commit) {
             // Nothing of it was written: keep the rollups for the next try. The checkpoints
