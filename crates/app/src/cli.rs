@@ -24,6 +24,107 @@ pub enum Command {
     Serve(ServeArgs),
     /// Check a config file: print every error with its line and key; exit 2 if any.
     Check(CheckArgs),
+    /// Mute alerts for a while: add, list or expire silences of a running `serve`.
+    #[command(subcommand)]
+    Silence(SilenceCommand),
+    /// What paged whom and why: alerts now, their history, and every notification sent.
+    Alerts(AlertsArgs),
+    /// Notifications: `notify test RECEIVER` sends a sample through a receiver.
+    #[command(subcommand)]
+    Notify(NotifyCommand),
+}
+
+/// Where a running `serve` is: its config (for the address and the admin token).
+#[derive(Debug, clap::Args)]
+pub struct Daemon {
+    /// The config the daemon runs with.
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// The API's base URL (default: http:// and the config's serve.listen).
+    #[arg(long, value_name = "URL")]
+    pub url: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SilenceCommand {
+    /// Add a silence; prints its id. Writes need the admin token: FAULTLINE_ADMIN_TOKEN,
+    /// else the config's alerting.admin_token.
+    Add(SilenceAddArgs),
+    /// List silences with their state.
+    List(SilenceListArgs),
+    /// End a silence now.
+    Expire(SilenceExpireArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SilenceAddArgs {
+    #[command(flatten)]
+    pub daemon: Daemon,
+    /// A label matcher (repeatable), e.g. --matcher 'host="shop.example"' or 'route=~"/api/.*"'.
+    #[arg(long = "matcher", short = 'm', required = true, value_name = "MATCHER")]
+    pub matchers: Vec<String>,
+    /// How long it lasts from its start, e.g. 2h.
+    #[arg(long, conflicts_with = "until", required_unless_present = "until")]
+    pub duration: Option<String>,
+    /// When it ends (RFC 3339).
+    #[arg(long)]
+    pub until: Option<String>,
+    /// When it starts (RFC 3339; default now).
+    #[arg(long)]
+    pub start: Option<String>,
+    /// Why (required).
+    #[arg(long)]
+    pub comment: String,
+    /// Who (default: $USER).
+    #[arg(long)]
+    pub author: Option<String>,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SilenceListArgs {
+    #[command(flatten)]
+    pub daemon: Daemon,
+    /// Also expired silences.
+    #[arg(long)]
+    pub all: bool,
+    /// Print the API's JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct SilenceExpireArgs {
+    #[command(flatten)]
+    pub daemon: Daemon,
+    /// The silence's id (`sil-…`).
+    pub id: String,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct AlertsArgs {
+    #[command(flatten)]
+    pub daemon: Daemon,
+    /// How far back, e.g. 12h (default 24h).
+    #[arg(long, default_value = "24h")]
+    pub since: String,
+    /// Print the API's JSON (alerts and notifications).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NotifyCommand {
+    /// Send a sample alert through one receiver of the config and say how it went.
+    Test(NotifyTestArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub struct NotifyTestArgs {
+    /// The config that defines the receiver.
+    #[arg(long, value_name = "FILE")]
+    pub config: PathBuf,
+    /// The receiver's name.
+    pub receiver: String,
 }
 
 #[derive(Debug, clap::Args)]

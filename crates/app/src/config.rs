@@ -58,6 +58,17 @@ pub struct RawConfig {
     /// `serve`: how long rollups are kept at each resolution.
     #[serde(default)]
     pub retention: Vec<crate::serve::config::RawTier>,
+    /// `serve`: alerting settings, rules, routing, receivers and mutes.
+    pub alerting: Option<crate::serve::alerting::config::RawAlerting>,
+    #[serde(default)]
+    pub rule: Vec<crate::serve::alerting::config::RawRule>,
+    pub route: Option<toml::Spanned<crate::serve::alerting::config::RawRoute>>,
+    #[serde(default)]
+    pub receiver: Vec<crate::serve::alerting::config::RawReceiver>,
+    #[serde(default)]
+    pub inhibit: Vec<crate::serve::alerting::config::RawInhibit>,
+    #[serde(default)]
+    pub maintenance: Vec<crate::serve::alerting::config::RawMaintenance>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -14,6 +14,9 @@ fn main() -> ExitCode {
         cli::Command::Catalog(args) => catalog_cmd::run(&args),
         cli::Command::Serve(args) => serve::run(&args),
         cli::Command::Check(args) => serve::check(&args),
+        cli::Command::Silence(cmd) => serve::alerting::cli::silence(&cmd),
+        cli::Command::Alerts(args) => serve::alerting::cli::alerts(&args),
+        cli::Command::Notify(cmd) => serve::alerting::cli::notify(&cmd),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),

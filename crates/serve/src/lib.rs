@@ -8,11 +8,18 @@
 //! | `GET /api/v1/incidents?from=&to=&limit=` | `{"incidents": [...]}`, newest first |
 //! | `GET /api/v1/incidents/{id}` | one incident, the contract's shape |
 //! | `GET /api/v1/status` | the daemon's own figures (lines read, parse errors, lag, store size) |
+//! | `GET /api/v1/alerts?since=&limit=` | `{"active": [...], "alerts": [...]}`: alerts now, and the history (muted ones say why) |
+//! | `GET /api/v1/notifications?since=&limit=` | `{"notifications": [...]}`: what was sent to whom, every attempt |
+//! | `GET /api/v1/silences` | `{"silences": [...]}` with their state |
+//! | `POST /api/v1/silences` | adds a silence (admin token) |
+//! | `DELETE /api/v1/silences/{id}` | expires a silence now (admin token) |
 //! | `GET /healthz` | 200 while the process runs |
 //! | `GET /readyz` | 200 when inputs are open and the store is writable, else 503 with why |
 //!
 //! Every error has one shape: `{"error": {"status": 400, "message": "…"}}`. Times in queries
-//! are RFC 3339 (`2024-03-12T08:00:00Z`) or Unix seconds.
+//! are RFC 3339 (`2024-03-12T08:00:00Z`) or Unix seconds. Writes need
+//! `Authorization: Bearer TOKEN` with the admin token of the config: 401 without it or with
+//! a wrong one, 403 when the config sets none.
 //!
 //! ```no_run
 //! # use std::sync::Arc;
@@ -28,9 +35,10 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{delete, get};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -55,6 +63,17 @@ pub trait Backend: Send + Sync + 'static {
     fn ready(&self) -> Result<(), String>;
     /// The daemon's own figures: lines read, parse errors, lag per file, store size.
     fn status(&self) -> Result<Value, AppError>;
+    /// Active alerts and the history since `since` (Unix seconds), newest first.
+    fn alerts(&self, since: Option<i64>, limit: usize) -> Result<Value, AppError>;
+    /// Notifications since `since`, newest first, with their attempts.
+    fn notifications(&self, since: Option<i64>, limit: usize) -> Result<Value, AppError>;
+    fn silences(&self) -> Result<Value, AppError>;
+    /// Adds the silence described by `body`; returns it with its id.
+    fn add_silence(&self, body: Value) -> Result<Value, AppError>;
+    /// Expires a silence now; returns it.
+    fn expire_silence(&self, id: &str) -> Result<Value, AppError>;
+    /// The bearer token writes need; `None`: writes are refused.
+    fn admin_token(&self) -> Option<String>;
 }
 
 /// The one error type of the API.
@@ -64,6 +83,10 @@ pub enum AppError {
     BadRequest(String),
     #[error("{0}")]
     NotFound(String),
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{0}")]
     Unavailable(String),
     #[error("{0}")]
@@ -75,6 +98,8 @@ impl AppError {
         match self {
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -85,7 +110,14 @@ impl IntoResponse for AppError {
     fn into_response(self) -> Response {
         let status = self.status();
         let body = json!({"error": {"status": status.as_u16(), "message": self.to_string()}});
-        (status, Json(body)).into_response()
+        let mut r = (status, Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            r.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
+        }
+        r
     }
 }
 
@@ -100,6 +132,10 @@ pub fn router(state: Shared) -> Router {
         .route("/api/v1/incidents", get(incidents))
         .route("/api/v1/incidents/{id}", get(incident))
         .route("/api/v1/status", get(status))
+        .route("/api/v1/alerts", get(alerts))
+        .route("/api/v1/notifications", get(notifications))
+        .route("/api/v1/silences", get(silences).post(add_silence))
+        .route("/api/v1/silences/{id}", delete(expire_silence))
         .fallback(not_found)
         .with_state(state)
 }
@@ -215,7 +251,102 @@ async fn status(State(state): State<Shared>) -> Result<Json<Value>, AppError> {
 }
 
 async fn not_found() -> AppError {
-    AppError::NotFound("no such route; see /api/v1/report, /api/v1/incidents".into())
+    AppError::NotFound(
+        "no such route; see /api/v1/report, /api/v1/incidents, /api/v1/alerts, /api/v1/silences"
+            .into(),
+    )
+}
+
+#[derive(Debug, Deserialize)]
+struct SinceQuery {
+    since: Option<String>,
+    limit: Option<String>,
+}
+
+impl SinceQuery {
+    fn parts(&self) -> Result<(Option<i64>, usize), AppError> {
+        let since = self
+            .since
+            .as_deref()
+            .map(|v| parse_time("since", v))
+            .transpose()?;
+        let limit = RangeQuery {
+            from: None,
+            to: None,
+            limit: self.limit.clone(),
+        }
+        .limit()?;
+        Ok((since, limit))
+    }
+}
+
+async fn alerts(
+    State(state): State<Shared>,
+    Query(q): Query<SinceQuery>,
+) -> Result<Json<Value>, AppError> {
+    let (since, limit) = q.parts()?;
+    Ok(Json(
+        blocking(state, move |b| b.alerts(since, limit)).await?,
+    ))
+}
+
+async fn notifications(
+    State(state): State<Shared>,
+    Query(q): Query<SinceQuery>,
+) -> Result<Json<Value>, AppError> {
+    let (since, limit) = q.parts()?;
+    Ok(Json(
+        blocking(state, move |b| b.notifications(since, limit)).await?,
+    ))
+}
+
+async fn silences(State(state): State<Shared>) -> Result<Json<Value>, AppError> {
+    Ok(Json(blocking(state, |b| b.silences()).await?))
+}
+
+/// Equal without an early exit, so the time taken tells nothing of the token.
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn authorize(state: &Shared, headers: &HeaderMap) -> Result<(), AppError> {
+    let Some(token) = state.admin_token() else {
+        return Err(AppError::Forbidden(
+            "writes are disabled: set alerting.admin_token in the config".into(),
+        ));
+    };
+    let given = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    if same(given.trim().as_bytes(), token.as_bytes()) {
+        Ok(())
+    } else {
+        Err(AppError::Unauthorized(
+            "a valid admin token is needed: Authorization: Bearer TOKEN".into(),
+        ))
+    }
+}
+
+async fn add_silence(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
+) -> Result<(StatusCode, Json<Value>), AppError> {
+    authorize(&state, &headers)?;
+    let Json(body) = body.map_err(|e| AppError::BadRequest(e.body_text()))?;
+    let made = blocking(state, move |b| b.add_silence(body)).await?;
+    Ok((StatusCode::CREATED, Json(made)))
+}
+
+async fn expire_silence(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<Value>, AppError> {
+    authorize(&state, &headers)?;
+    Ok(Json(blocking(state, move |b| b.expire_silence(&id)).await?))
 }
 
 /// The API running on its own thread.

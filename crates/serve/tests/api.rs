@@ -14,6 +14,8 @@ use tower::ServiceExt;
 struct Fake {
     ranges: Mutex<Vec<Range>>,
     not_ready: Option<String>,
+    token: Option<String>,
+    silences: Mutex<Vec<Value>>,
 }
 
 impl Backend for Fake {
@@ -39,6 +41,109 @@ impl Backend for Fake {
             None => Ok(()),
         }
     }
+    fn alerts(&self, since: Option<i64>, limit: usize) -> Result<Value, AppError> {
+        Ok(json!({"active": [], "alerts": [], "since": since, "limit": limit}))
+    }
+    fn notifications(&self, _: Option<i64>, _: usize) -> Result<Value, AppError> {
+        Ok(json!({"notifications": []}))
+    }
+    fn silences(&self) -> Result<Value, AppError> {
+        Ok(json!({"silences": *self.silences.lock().unwrap()}))
+    }
+    fn add_silence(&self, body: Value) -> Result<Value, AppError> {
+        if body["matchers"].as_array().is_none_or(|m| m.is_empty()) {
+            return Err(AppError::BadRequest("matchers: at least one".into()));
+        }
+        let mut s = body;
+        s["id"] = "sil-1".into();
+        self.silences.lock().unwrap().push(s.clone());
+        Ok(s)
+    }
+    fn expire_silence(&self, id: &str) -> Result<Value, AppError> {
+        let list = self.silences.lock().unwrap();
+        list.iter()
+            .find(|s| s["id"] == id)
+            .cloned()
+            .ok_or_else(|| AppError::NotFound(format!("no silence {id:?}")))
+    }
+    fn admin_token(&self) -> Option<String> {
+        self.token.clone()
+    }
+}
+
+async fn send(state: Arc<Fake>, req: Request<Body>) -> (StatusCode, Value) {
+    let res = router(state).oneshot(req).await.unwrap();
+    let status = res.status();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap())
+}
+
+fn post_silence(token: Option<&str>, body: &str) -> Request<Body> {
+    let mut r = Request::post("/api/v1/silences").header("content-type", "application/json");
+    if let Some(t) = token {
+        r = r.header("authorization", format!("Bearer {t}"));
+    }
+    r.body(Body::from(body.to_string())).unwrap()
+}
+
+#[tokio::test]
+async fn silences_are_written_only_with_the_admin_token() {
+    let fake = Arc::new(Fake {
+        token: Some("s3cret".into()),
+        ..Fake::default()
+    });
+    let body = r#"{"matchers": ["host=\"a\""], "duration": "1h"}"#;
+    let (st, err) = send(fake.clone(), post_silence(None, body)).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    assert_eq!(err["error"]["status"], 401);
+    let (st, _) = send(fake.clone(), post_silence(Some("wrong"), body)).await;
+    assert_eq!(st, StatusCode::UNAUTHORIZED);
+    let (st, made) = send(fake.clone(), post_silence(Some("s3cret"), body)).await;
+    assert_eq!(st, StatusCode::CREATED);
+    assert_eq!(made["id"], "sil-1");
+    let (st, bad) = send(fake.clone(), post_silence(Some("s3cret"), "{not json")).await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{bad}");
+    let del = |t: &str| {
+        Request::delete("/api/v1/silences/sil-1")
+            .header("authorization", format!("Bearer {t}"))
+            .body(Body::empty())
+            .unwrap()
+    };
+    assert_eq!(
+        send(fake.clone(), del("wrong")).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(send(fake.clone(), del("s3cret")).await.0, StatusCode::OK);
+    let (_, list) = get(fake, "/api/v1/silences").await;
+    assert_eq!(list["silences"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn without_an_admin_token_writes_are_forbidden() {
+    let (st, err) = send(
+        Arc::new(Fake::default()),
+        post_silence(Some("anything"), r#"{"matchers": ["a=\"b\""]}"#),
+    )
+    .await;
+    assert_eq!(st, StatusCode::FORBIDDEN);
+    assert!(err["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("admin_token"));
+}
+
+#[tokio::test]
+async fn alert_history_takes_since_and_limit() {
+    let (st, body) = get(
+        Arc::new(Fake::default()),
+        "/api/v1/alerts?since=2024-03-12T08:00:00Z&limit=5",
+    )
+    .await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(body["since"], 1_710_230_400);
+    assert_eq!(body["limit"], 5);
+    let (st, _) = get(Arc::new(Fake::default()), "/api/v1/alerts?since=lastnight").await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
 }
 
 async fn get(state: Arc<Fake>, uri: &str) -> (StatusCode, Value) {

@@ -4,11 +4,13 @@
 use std::sync::{Arc, Mutex};
 
 use faultline_aggregate::Timeline;
+use faultline_alert::alert::Alert;
 use faultline_serve::{AppError, Backend, Range};
-use faultline_store::{Reader, StoreError};
+use faultline_store::{AlertDb, Reader, StoreError};
 use serde_json::{json, Value};
 
 use crate::report::{self, Report, Window};
+use crate::serve::alerting::api as alert_api;
 use crate::serve::telemetry::Sink;
 
 /// Shared between the engine loop and the HTTP thread.
@@ -17,6 +19,11 @@ pub struct Api {
     pub reader: Mutex<Reader>,
     pub sink: Arc<Sink>,
     pub followed: Arc<Mutex<(usize, usize)>>,
+    /// Alert history, silences and notifications, on a connection of their own.
+    pub alert_db: Mutex<AlertDb>,
+    /// Pending and firing alerts, as of the last tick.
+    pub active: Arc<Mutex<Vec<Alert>>>,
+    pub admin_token: Arc<Mutex<Option<String>>>,
 }
 
 fn internal(e: StoreError) -> AppError {
@@ -146,5 +153,31 @@ impl Backend for Api {
 
     fn status(&self) -> Result<Value, AppError> {
         Ok(json!(self.sink.figures()))
+    }
+
+    fn alerts(&self, since: Option<i64>, limit: usize) -> Result<Value, AppError> {
+        let active = self.active.lock().expect("not poisoned").clone();
+        let db = self.alert_db.lock().expect("not poisoned");
+        alert_api::alerts(&db, &active, since, limit)
+    }
+
+    fn notifications(&self, since: Option<i64>, limit: usize) -> Result<Value, AppError> {
+        alert_api::notifications(&self.alert_db.lock().expect("not poisoned"), since, limit)
+    }
+
+    fn silences(&self) -> Result<Value, AppError> {
+        alert_api::silences(&self.alert_db.lock().expect("not poisoned"))
+    }
+
+    fn add_silence(&self, body: Value) -> Result<Value, AppError> {
+        alert_api::add_silence(&mut self.alert_db.lock().expect("not poisoned"), &body)
+    }
+
+    fn expire_silence(&self, id: &str) -> Result<Value, AppError> {
+        alert_api::expire_silence(&mut self.alert_db.lock().expect("not poisoned"), id)
+    }
+
+    fn admin_token(&self) -> Option<String> {
+        self.admin_token.lock().expect("not poisoned").clone()
     }
 }

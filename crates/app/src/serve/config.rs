@@ -14,6 +14,7 @@ use toml::Spanned;
 
 use crate::cli::AnalyzeArgs;
 use crate::config::{self, Plan};
+use crate::serve::alerting::config::{self as alert_config, AlertPlan, RawTables, Report};
 use crate::tz::Zone;
 
 /// Defaults, as documented in `examples/faultline.toml`.
@@ -78,6 +79,7 @@ pub struct ServePlan {
     pub sources: Vec<SourcePlan>,
     /// The shared options: global formats, filters, routes, signatures.
     pub analysis: Plan,
+    pub alerting: AlertPlan,
     pub user_formats: Vec<AccessParser>,
 }
 
@@ -90,6 +92,18 @@ struct Errors<'a> {
     file: &'a Path,
     text: &'a str,
     list: Vec<String>,
+}
+
+impl Report for Errors<'_> {
+    fn at_span(&mut self, span: std::ops::Range<usize>, key: &str, what: String) {
+        let line = line_of(self.text, span.start);
+        self.list
+            .push(format!("{}:{line}: {key}: {what}", self.file.display()));
+    }
+
+    fn plain(&mut self, what: String) {
+        self.list.push(format!("{}: {what}", self.file.display()));
+    }
 }
 
 impl Errors<'_> {
@@ -182,7 +196,7 @@ pub fn load(file: &Path) -> Result<ServePlan, Vec<String>> {
         DEFAULT_FLUSH_MS,
         0,
     );
-    let listen = match &s.listen {
+    let listen: SocketAddr = match &s.listen {
         None => DEFAULT_LISTEN.parse().expect("a valid default"),
         Some(v) => v.get_ref().parse().unwrap_or_else(|e| {
             errors.at(
@@ -222,6 +236,19 @@ pub fn load(file: &Path) -> Result<ServePlan, Vec<String>> {
             file.display()
         ));
     }
+    let alerting = alert_config::plan(
+        &mut errors,
+        &RawTables {
+            alerting: raw.alerting.as_ref(),
+            rules: &raw.rule,
+            route: raw.route.as_ref(),
+            receivers: &raw.receiver,
+            inhibit: &raw.inhibit,
+            maintenance: &raw.maintenance,
+        },
+        &listen.to_string(),
+        &alert_config::base_dir(file),
+    );
     match (errors.list.is_empty(), analysis) {
         (true, Some(analysis)) => Ok(ServePlan {
             listen,
@@ -234,6 +261,7 @@ pub fn load(file: &Path) -> Result<ServePlan, Vec<String>> {
             tiers,
             sources,
             analysis,
+            alerting,
             user_formats,
         }),
         _ => Err(errors.list),

@@ -18,7 +18,7 @@ use faultline_diagnose::{Catalog, Correlator, LogEvidence};
 use faultline_formats::{detect, AccessParser, Kind};
 use faultline_ingest::{Checkpoint, FileId, StartAt, TailEvent, WatchEvent, Watcher};
 use faultline_store::{
-    Commit, FileCheckpoint, InputRow, Store, StoreError, StoredFinding, StoredIncident,
+    AlertDb, Commit, FileCheckpoint, InputRow, Store, StoreError, StoredFinding, StoredIncident,
 };
 use rustc_hash::FxHashMap;
 
@@ -27,9 +27,11 @@ use crate::logread::LogReader;
 use crate::logs::{Groups, OwnedFacts};
 use crate::pipeline::{Job, Worker};
 use crate::report::{self, InputReport};
+use crate::serve::alerting::Alerting;
 use crate::serve::config::ServePlan;
 use crate::serve::telemetry::{SelfEvent, Telemetry};
 
+mod alerts;
 mod evidence;
 
 /// Lines kept to recognise a file's kind and format before its first line counts.
@@ -119,6 +121,13 @@ pub struct Live {
     facts: VecDeque<OwnedFacts>,
     /// The clock at the last poll.
     now_ms: u64,
+    alerting: Alerting,
+    /// For silences (the API writes them on its own connection).
+    alert_db: AlertDb,
+    /// Incident serial → the key of its alert (its first id).
+    alert_keys: FxHashMap<u64, String>,
+    /// The wall clock (ms since the epoch) at start.
+    started_wall: i64,
 }
 
 fn to_store(c: &Checkpoint) -> FileCheckpoint {
@@ -167,8 +176,13 @@ fn detector_config(plan: &ServePlan) -> Config {
 
 impl Live {
     /// Opens the store (resuming from its checkpoints) and starts following the sources.
-    pub fn new(plan: ServePlan, mut store: Store) -> Result<Live, StoreError> {
+    pub fn new(plan: ServePlan, mut store: Store, wall: i64) -> Result<Live, StoreError> {
         store.resolve_open()?;
+        let alerting = Alerting::new(
+            store.alert_state()?.as_deref(),
+            plan.tiers[0].res_secs * 1000,
+        );
+        let alert_db = AlertDb::open(store.path())?;
         let resume: Vec<Checkpoint> = store.checkpoints()?.iter().map(from_store).collect();
         let mut restored = FxHashMap::default();
         let reader = store.reader()?;
@@ -220,6 +234,10 @@ impl Live {
             groups_before,
             facts: VecDeque::new(),
             now_ms: 0,
+            alerting,
+            alert_db,
+            alert_keys: FxHashMap::default(),
+            started_wall: wall,
         })
     }
 
@@ -482,8 +500,14 @@ impl Live {
         self.engine.advance(watermark);
     }
 
-    /// Commits everything read since the last tick, with the checkpoints just past it.
-    pub fn commit(&mut self, now_ms: u64, tel: &dyn Telemetry) -> Result<(), StoreError> {
+    /// Commits everything read since the last tick, with the checkpoints just past it, and
+    /// the alerting decisions of wall time `wall`. `Ok(true)`: notifications were enqueued.
+    pub fn commit(
+        &mut self,
+        now_ms: u64,
+        wall: i64,
+        tel: &dyn Telemetry,
+    ) -> Result<bool, StoreError> {
         let started = std::time::Instant::now();
         let mut buckets = std::mem::take(&mut self.pending_rollups);
         buckets.extend(self.worker.take_rollups());
@@ -495,6 +519,7 @@ impl Live {
         let (incidents, removed) = self.incident_rows(corr.as_ref());
         let findings = self.finding_rows(corr.as_ref());
         let groups = self.group_rows();
+        self.alert_tick(&buckets, now_ms, wall, tel);
         let commit = Commit {
             buckets: &buckets,
             checkpoints: &checkpoints,
@@ -503,7 +528,7 @@ impl Live {
             removed_incidents: &removed,
             findings: &findings,
             groups: &groups,
-            alerts: Default::default(),
+            alerts: self.alerting.pending(),
         };
         if let Err(e) = self.store.commit(&commit) {
             // Nothing of it was written: keep the rollups for the next try. The checkpoints
@@ -536,7 +561,7 @@ impl Live {
             millis: started.elapsed().as_secs_f64() * 1000.0,
             buckets: buckets.len(),
         });
-        Ok(())
+        Ok(self.alerting.saved())
     }
 
     /// Inputs whose counts changed since the last commit.

@@ -7,6 +7,7 @@
 //! SIGTERM and SIGINT stop it after a last commit (exit 0); SIGHUP reloads the config and
 //! keeps the old one when the new one is invalid.
 
+pub mod alerting;
 pub mod api;
 pub mod config;
 pub mod live;
@@ -17,10 +18,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use faultline_serve::Server;
-use faultline_store::Store;
+use faultline_store::{AlertDb, Store};
 
 use crate::analyze::{Fatal, EXIT_UNUSABLE};
 use crate::cli::{CheckArgs, ServeArgs};
+use alerting::delivery::{wall_ms, Delivery};
 use api::Api;
 use live::Live;
 use telemetry::{SelfEvent, Sink, Telemetry};
@@ -90,6 +92,9 @@ pub fn run(args: &ServeArgs) -> Result<u8, Fatal> {
         reader: Mutex::new(store.reader().map_err(|e| unusable(e.to_string()))?),
         sink: sink.clone(),
         followed: followed.clone(),
+        alert_db: Mutex::new(AlertDb::open(store.path()).map_err(|e| unusable(e.to_string()))?),
+        active: Arc::new(Mutex::new(Vec::new())),
+        admin_token: Arc::new(Mutex::new(plan.alerting.admin_token.clone())),
     });
     let (stop, reload) = signals()?;
     let listener = std::net::TcpListener::bind(plan.listen)
@@ -101,19 +106,21 @@ pub fn run(args: &ServeArgs) -> Result<u8, Fatal> {
         server.addr(),
         plan.state.display()
     )));
-    let mut live = Live::new(plan, store).map_err(|e| unusable(e.to_string()))?;
+    let mut delivery = start_delivery(&plan, &store, &sink)?;
+    let mut live = Live::new(plan, store, wall_ms()).map_err(|e| unusable(e.to_string()))?;
     let started = Instant::now();
     let now_ms = || started.elapsed().as_millis() as u64;
     let (mut next_tick, mut next_retain) = (0u64, 0u64);
     while !stop.load(Ordering::Relaxed) {
         if reload.swap(false, Ordering::Relaxed) {
             server = reload_config(args, &mut live, server, &api, &sink);
+            delivery = reload_delivery(&live, delivery, &sink);
         }
         let lines = live.poll(now_ms(), &*sink);
         *followed.lock().expect("not poisoned") = live.followed();
         let now = now_ms();
         if now >= next_tick || live.has_new_incident() || live.rollups_piling_up() {
-            tick(&mut live, now, &sink);
+            tick(&mut live, now, &sink, delivery.as_ref(), &api);
             next_tick = now + live.plan().tick_ms;
         }
         if now >= next_retain {
@@ -121,6 +128,9 @@ pub fn run(args: &ServeArgs) -> Result<u8, Fatal> {
                 if let Err(e) = live.retain(newest) {
                     sink.emit(&SelfEvent::Notice(format!("retention: {e}")));
                 }
+            }
+            if let Err(e) = live.retain_alerts(wall_ms()) {
+                sink.emit(&SelfEvent::Notice(format!("alert history retention: {e}")));
             }
             next_retain = now + RETAIN_EVERY_MS;
         }
@@ -130,18 +140,64 @@ pub fn run(args: &ServeArgs) -> Result<u8, Fatal> {
     }
     // Graceful stop: what was read is committed with its checkpoints.
     live.poll(now_ms(), &*sink);
-    tick(&mut live, now_ms(), &sink);
+    tick(&mut live, now_ms(), &sink, delivery.as_ref(), &api);
     server.stop();
+    if let Some(d) = delivery {
+        d.stop();
+    }
     sink.emit(&SelfEvent::Notice("stopped".into()));
     Ok(0)
 }
 
-fn tick(live: &mut Live, now: u64, sink: &Sink) {
+/// The delivery thread, when the config names receivers.
+fn start_delivery(
+    plan: &config::ServePlan,
+    store: &Store,
+    sink: &Arc<Sink>,
+) -> Result<Option<Delivery>, Fatal> {
+    if plan.alerting.route.is_none() {
+        return Ok(None);
+    }
+    Delivery::start(
+        store.path(),
+        &plan.alerting.receivers,
+        plan.alerting.external_url.clone(),
+        sink.clone(),
+    )
+    .map(Some)
+    .map_err(|e| unusable(format!("alert delivery: {e}")))
+}
+
+/// After a reload: new receivers for the running thread, or a thread when there was none.
+fn reload_delivery(live: &Live, running: Option<Delivery>, sink: &Arc<Sink>) -> Option<Delivery> {
+    let a = &live.plan().alerting;
+    match running {
+        Some(d) => {
+            d.set_receivers(a.receivers.clone(), a.external_url.clone());
+            Some(d)
+        }
+        None => start_delivery(live.plan(), live.store(), sink).unwrap_or_else(|e| {
+            sink.emit(&SelfEvent::Notice(e.message));
+            None
+        }),
+    }
+}
+
+fn tick(live: &mut Live, now: u64, sink: &Sink, delivery: Option<&Delivery>, api: &Api) {
     live.end_quiet_events(sink);
     live.advance_idle(now);
-    if let Err(e) = live.commit(now, sink) {
-        sink.emit(&SelfEvent::CommitFailed(e.to_string()));
+    match live.commit(now, wall_ms(), sink) {
+        Ok(enqueued) => {
+            if enqueued {
+                if let Some(d) = delivery {
+                    d.wake();
+                }
+            }
+        }
+        Err(e) => sink.emit(&SelfEvent::CommitFailed(e.to_string())),
     }
+    *api.active.lock().expect("not poisoned") = live.active_alerts();
+    *api.admin_token.lock().expect("not poisoned") = live.plan().alerting.admin_token.clone();
     let db = live.store().path().to_path_buf();
     let mut wal = db.clone().into_os_string();
     wal.push("-wal");

@@ -1,0 +1,148 @@
+//! The delivery thread: sends what the outbox holds through the receivers' notifiers and
+//! records every attempt, on a connection of its own. The main loop wakes it after a commit
+//! that enqueued notifications; otherwise it looks for due retries twice a second. Only
+//! this thread reads the clock for delivery.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crossbeam_channel::{Receiver as Rx, RecvTimeoutError, Sender};
+use faultline_alert::delivery::{deliver_due, Outcome, Policy};
+use faultline_alert::notify::{self, Context, Notifier, Receiver};
+use faultline_alert::Ms;
+use faultline_store::AlertDb;
+
+use crate::serve::telemetry::{SelfEvent, Sink, Telemetry};
+
+/// How often due retries are looked for when nothing wakes the thread.
+const IDLE_MS: u64 = 500;
+/// Notifications sent per round, so a stop or new receivers are not kept waiting long.
+const PER_ROUND: usize = 32;
+
+enum Msg {
+    Wake,
+    Receivers(Vec<Receiver>, String),
+    Stop,
+}
+
+/// The running delivery thread.
+#[derive(Debug)]
+pub struct Delivery {
+    tx: Sender<Msg>,
+    handle: Option<JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Msg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Msg::Wake => "Wake",
+            Msg::Receivers(..) => "Receivers",
+            Msg::Stop => "Stop",
+        })
+    }
+}
+
+/// The wall clock in ms since the epoch.
+pub fn wall_ms() -> Ms {
+    jiff::Timestamp::now().as_millisecond()
+}
+
+fn notifiers(receivers: &[Receiver], sink: &Sink) -> BTreeMap<String, Arc<dyn Notifier>> {
+    let mut out = BTreeMap::new();
+    for r in receivers {
+        match notify::build(r) {
+            Ok(n) => {
+                out.insert(r.name.clone(), n);
+            }
+            Err(e) => sink.emit(&SelfEvent::Notice(format!("alerting: {e}"))),
+        }
+    }
+    out
+}
+
+impl Delivery {
+    /// Starts delivering from the store at `path`.
+    pub fn start(
+        path: &Path,
+        receivers: &[Receiver],
+        external_url: String,
+        sink: Arc<Sink>,
+    ) -> Result<Delivery, String> {
+        let mut db = AlertDb::open(path).map_err(|e| e.to_string())?;
+        let (tx, rx) = crossbeam_channel::unbounded();
+        let mut map = notifiers(receivers, &sink);
+        let handle = std::thread::Builder::new()
+            .name("delivery".into())
+            .spawn(move || {
+                let mut url = external_url;
+                while let Some(next) = wait(&rx) {
+                    if let Some((r, u)) = next {
+                        map = notifiers(&r, &sink);
+                        url = u;
+                    }
+                    round(&mut db, &map, &url, &sink);
+                }
+            })
+            .map_err(|e| e.to_string())?;
+        Ok(Delivery {
+            tx,
+            handle: Some(handle),
+        })
+    }
+
+    /// Notifications were enqueued: send them now.
+    pub fn wake(&self) {
+        let _ = self.tx.send(Msg::Wake);
+    }
+
+    /// New receivers from a reloaded config.
+    pub fn set_receivers(&self, receivers: Vec<Receiver>, external_url: String) {
+        let _ = self.tx.send(Msg::Receivers(receivers, external_url));
+    }
+
+    /// Finishes the send in progress and stops.
+    pub fn stop(mut self) {
+        let _ = self.tx.send(Msg::Stop);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
+    }
+}
+
+/// `None`: stop. `Some(Some(..))`: new receivers. `Some(None)`: time to look at the outbox.
+fn wait(rx: &Rx<Msg>) -> Option<Option<(Vec<Receiver>, String)>> {
+    match rx.recv_timeout(Duration::from_millis(IDLE_MS)) {
+        Ok(Msg::Stop) | Err(RecvTimeoutError::Disconnected) => None,
+        Ok(Msg::Receivers(r, u)) => Some(Some((r, u))),
+        Ok(Msg::Wake) | Err(RecvTimeoutError::Timeout) => Some(None),
+    }
+}
+
+fn round(db: &mut AlertDb, map: &BTreeMap<String, Arc<dyn Notifier>>, url: &str, sink: &Sink) {
+    let ctx = Context {
+        now: wall_ms(),
+        external_url: url.to_string(),
+    };
+    let lookup = |name: &str| map.get(name).cloned();
+    match deliver_due(db, &lookup, &Policy::default(), &ctx, PER_ROUND) {
+        Ok(attempts) => {
+            for a in attempts {
+                let what = match a.outcome {
+                    Outcome::Delivered => continue,
+                    Outcome::Retry => "will retry",
+                    Outcome::Failed => "failed",
+                };
+                sink.emit(&SelfEvent::Notice(format!(
+                    "notification {} to {}: {what}: {}",
+                    a.notification,
+                    a.receiver,
+                    a.error.unwrap_or_default()
+                )));
+            }
+        }
+        Err(e) => sink.emit(&SelfEvent::Notice(format!("delivery: {e}"))),
+    }
+}
