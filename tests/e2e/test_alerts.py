@@ -281,3 +281,316 @@ def test_a_burst_pages_the_webhook_once_with_the_diagnosis_signed_then_resolves(
                for a in doc["alerts"]), doc["alerts"]
     delivered = [n for n in doc["notifications"] if n["delivery"] == "delivered"]
     assert len(delivered) == 2, doc["notifications"]
+
+
+def notifications(d):
+    return d.get("/api/v1/notifications")["notifications"]
+
+
+def test_a_receiver_that_fails_then_recovers_gets_the_page_and_a_restart_re_pages_no_one(
+        faultline, tmp_path, traffic, receivers, daemons):
+    hook = receivers(plan=[503, 500, 429])
+    cfg, port = write_config(tmp_path, webhook(hook.url) + ROUTE_NOW)
+    d = serve(faultline, cfg, port, daemons)
+    traffic.start()
+    time.sleep(3)
+    traffic.burst()
+    hook.wait("four attempts", lambda ps: len(ps) >= 4, daemon=d)
+    ids = {{k.lower(): v for k, v in h.items()}["webhook-id"] for h, _, _ in hook.requests[:4]}
+    assert len(ids) == 1, f"every retry carries the same webhook-id: {ids}"
+    n = d.wait_for("the delivery recorded", lambda: [
+        x for x in notifications(d) if x["delivery"] == "delivered"])[0]
+    assert [t["outcome"] for t in n["tries"]] == ["retry", "retry", "retry", "delivered"], n
+    assert "HTTP 503" in n["tries"][0]["error"]
+    # Jittered backoff: the retries are spread out, not hammered.
+    times = [t for _, _, t in hook.requests[:4]]
+    assert times[2] - times[1] >= 1.0, times
+    # A restart resumes from the stored outbox and notification log: nobody is paged again.
+    assert d.stop() == 0
+    pages = lambda: {p["id"] for p in firing(hook.payloads())}
+    assert len(pages()) == 1
+    d = serve(faultline, cfg, port, daemons)
+    time.sleep(4)
+    assert len(pages()) == 1, hook.payloads()
+
+
+def test_a_notification_pending_at_kill_9_is_delivered_after_the_restart(
+        faultline, tmp_path, traffic, receivers, daemons):
+    hook = receivers(plan=[503] * 1000)
+    cfg, port = write_config(tmp_path, webhook(hook.url) + ROUTE_NOW)
+    d = serve(faultline, cfg, port, daemons)
+    traffic.start()
+    time.sleep(3)
+    traffic.burst()
+    hook.wait("a failed attempt", lambda ps: len(ps) >= 1, daemon=d)
+    first_id = {k.lower(): v for k, v in hook.requests[0][0].items()}["webhook-id"]
+    d.stop(signal.SIGKILL)
+    with hook.lock:
+        hook.plan.clear()  # the receiver is back
+    d = serve(faultline, cfg, port, daemons)
+    d.wait_for("the delivery after the restart", lambda: [
+        x for x in notifications(d) if x["delivery"] == "delivered"])
+    ok = [{k.lower(): v for k, v in h.items()}["webhook-id"] for h, _, _ in hook.requests[1:]]
+    assert first_id in ok, (first_id, ok)
+    assert len(set(p["id"] for p in firing(hook.payloads()))) == 1, "one page, retried"
+
+
+def start_alertmanager(tmp):
+    binary = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
+    if binary is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("prometheus-alertmanager is not installed (CI installs it)")
+        pytest.skip("prometheus-alertmanager is not installed")
+    port = free_port()
+    (tmp / "am.yml").write_text("route:\n  receiver: blackhole\nreceivers:\n  - name: blackhole\n")
+    proc = subprocess.Popen(
+        [binary, f"--config.file={tmp / 'am.yml'}", f"--storage.path={tmp / 'am-data'}",
+         f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=open(tmp / "am.err", "wb"))
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url + "/-/ready", timeout=2) as r:
+                if r.status == 200:
+                    return proc, url
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    pytest.fail("alertmanager did not start: " + (tmp / "am.err").read_text()[-2000:])
+
+
+def test_a_real_alertmanager_shows_our_alert_with_labels_and_annotations(
+        faultline, tmp_path, traffic, daemons):
+    am, url = start_alertmanager(tmp_path)
+    try:
+        cfg, port = write_config(tmp_path, f"""
+[[receiver]]
+name = "am"
+type = "alertmanager"
+urls = ["{url}", "http://127.0.0.1:{free_port()}"]
+resend = "2s"
+timeout = "2s"
+""" + ROUTE_NOW.replace('"hook"', '"am"'))
+        d = serve(faultline, cfg, port, daemons)
+        traffic.start()
+        time.sleep(3)
+        traffic.burst()
+
+        def shown():
+            with urllib.request.urlopen(url + "/api/v2/alerts", timeout=5) as r:
+                return [a for a in json.load(r) if a["labels"].get("alertname") == "incident"]
+
+        got = d.wait_for("the alert in Alertmanager", shown)
+        a = got[0]
+        assert a["labels"]["cause"] == "upstream_down"
+        assert a["labels"]["host"] == "api.example.com"
+        assert a["status"]["state"] == "active"
+        assert a["annotations"]["incident_url"].startswith("http://faultline.example:9790/")
+        assert "Connection refused" in a["annotations"]["evidence"]
+        assert a["generatorURL"] == a["annotations"]["incident_url"]
+        # endsAt is renewed ahead while firing, as Prometheus does (4 x resend).
+        ends = a["endsAt"]
+        time.sleep(3)
+        assert shown()[0]["endsAt"] > ends
+        # Once the incident is over the alert is resolved in Alertmanager too.
+        d.wait_for("the alert resolved in Alertmanager", lambda: not shown(), timeout=60)
+    finally:
+        am.terminate()
+        am.wait()
+
+
+def make_cert(tmp):
+    """A private CA (ca.pem, for the client) and a server certificate it signed for
+    127.0.0.1 (cert.pem, key.pem)."""
+    run = lambda *a: subprocess.run(["openssl", *map(str, a)], check=True, capture_output=True,
+                                    cwd=tmp)
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-keyout", "ca.key",
+        "-out", "ca.pem", "-subj", "/CN=faultline e2e CA")
+    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "key.pem", "-out", "srv.csr",
+        "-subj", "/CN=127.0.0.1")
+    (tmp / "ext.cnf").write_text("subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n")
+    run("x509", "-req", "-in", "srv.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+        "-CAcreateserial", "-out", "cert.pem", "-days", "1", "-extfile", "ext.cnf")
+    return tmp / "cert.pem", tmp / "key.pem"
+
+
+def test_email_arrives_over_starttls_with_text_and_escaped_html(
+        faultline, tmp_path, traffic, daemons):
+    import ssl
+    from email import message_from_bytes, policy
+
+    from aiosmtpd.controller import Controller
+
+    cert, key = make_cert(tmp_path)
+    got = []
+
+    class Handler:
+        async def handle_DATA(self, server, session, envelope):
+            got.append((session.extended_smtp, envelope))
+            return "250 OK"
+
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(str(cert), str(key))
+    smtp_port = free_port()
+    ctl = Controller(Handler(), hostname="127.0.0.1", port=smtp_port, tls_context=ctx,
+                     require_starttls=True)
+    ctl.start()
+    try:
+        cfg, port = write_config(tmp_path, f"""
+[[receiver]]
+name = "mail"
+type = "email"
+smarthost = "127.0.0.1:{smtp_port}"
+from = "faultline@example.com"
+to = ["oncall@example.com"]
+starttls = "required"
+ca_file = "ca.pem"
+timeout = "5s"
+""" + ROUTE_NOW.replace('"hook"', '"mail"'))
+        d = serve(faultline, cfg, port, daemons)
+        traffic.start()
+        time.sleep(3)
+        evil = "evil<script>alert(1)</script>.example"
+        traffic.burst(host=evil)
+        d.wait_for("an email", lambda: got, timeout=30)
+        _, env = got[0]
+        assert env.rcpt_tos == ["oncall@example.com"]
+        msg = message_from_bytes(env.content, policy=policy.default)
+        assert msg["Subject"].startswith("[FIRING:1]"), msg["Subject"]
+        text = msg.get_body(("plain",)).get_content()
+        html = msg.get_body(("html",)).get_content()
+        assert "upstream_down" in text and "Connection refused" in text
+        assert evil in text
+        assert "<script>" not in html and "&lt;script&gt;" in html
+    finally:
+        ctl.stop()
+
+
+def test_a_command_receives_the_alert_as_json_on_stdin(faultline, tmp_path, traffic, daemons):
+    out = tmp_path / "runbook"
+    out.mkdir()
+    cfg, port = write_config(tmp_path, f"""
+[[receiver]]
+name = "runbook"
+type = "exec"
+command = ["sh", "-c", "cat > {out}/$FAULTLINE_NOTIFICATION_ID.json"]
+timeout = "5s"
+""" + ROUTE_NOW.replace('"hook"', '"runbook"'))
+    d = serve(faultline, cfg, port, daemons)
+    traffic.start()
+    time.sleep(3)
+    traffic.burst()
+    files = d.wait_for("the command's output", lambda: list(out.glob("ntf-*.json")))
+    doc = json.loads(files[0].read_text())
+    assert doc["id"] == files[0].stem
+    assert doc["alerts"][0]["labels"]["cause"] == "upstream_down"
+
+
+def test_a_silence_from_the_cli_mutes_until_it_is_expired(
+        faultline, tmp_path, traffic, receivers, daemons):
+    hook = receivers()
+    cfg, port = write_config(tmp_path, webhook(hook.url) + ROUTE_NOW, token=True)
+    env = {"E2E_ADMIN_TOKEN": "tok-123"}
+    d = serve(faultline, cfg, port, daemons, env=env)
+
+    def cli(*args):
+        return subprocess.run([str(faultline.path), *map(str, args)], capture_output=True,
+                              env={**os.environ, **env}, timeout=30)
+
+    # Writes need the token.
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/silences", method="POST",
+                                 data=b'{"matchers": ["a=\\"b\\""], "duration": "1h"}',
+                                 headers={"content-type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.urlopen(req, timeout=5)
+    assert e.value.code == 401
+    add = cli("silence", "add", "--config", cfg, "-m", 'cause="upstream_down"',
+              "-m", 'host=~"api\\..*"', "--duration", "1h", "--comment", "deploy", "--author", "ops")
+    assert add.returncode == 0, describe(add, "silence add")
+    sid = add.stdout.decode().strip()
+    assert sid.startswith("sil-")
+    listed = cli("silence", "list", "--config", cfg)
+    assert sid in listed.stdout.decode() and "active" in listed.stdout.decode(), listed
+    traffic.start()
+    time.sleep(3)
+    traffic.burst()
+
+    def muted():
+        doc = json.loads(cli("alerts", "--config", cfg, "--json").stdout)
+        return [a for a in doc["alerts"] if a.get("muted", {}).get("what") == sid]
+
+    d.wait_for("the alert muted by the silence", muted)
+    assert hook.payloads() == [], "silenced: nobody paged"
+    table = cli("alerts", "--config", cfg).stdout.decode()
+    assert f"muted by silence {sid}" in table, table
+    exp = cli("silence", "expire", "--config", cfg, sid)
+    assert exp.returncode == 0, describe(exp, "silence expire")
+    hook.wait("the page once the silence ended", firing, daemon=d)
+
+
+def test_a_maintenance_window_mutes_matching_alerts(
+        faultline, tmp_path, traffic, receivers, daemons):
+    hook = receivers()
+    now = time.time()
+    iso = lambda t: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+    cfg, port = write_config(tmp_path, webhook(hook.url) + ROUTE_NOW + f"""
+[[maintenance]]
+name = "db migration"
+matchers = ['host="api.example.com"']
+from = "{iso(now - 3600)}"
+to = "{iso(now + 3600)}"
+""")
+    d = serve(faultline, cfg, port, daemons)
+    traffic.start()
+    time.sleep(3)
+    traffic.burst()
+    got = d.wait_for("the alert muted by the window", lambda: [
+        a for a in d.get("/api/v1/alerts")["alerts"]
+        if a.get("muted") == {"by": "maintenance", "what": "db migration"}])
+    assert got[0]["labels"]["cause"] == "upstream_down"
+    time.sleep(1)
+    assert hook.payloads() == []
+
+
+def test_notify_test_sends_a_sample_and_says_when_the_receiver_refuses(
+        faultline, tmp_path, receivers):
+    hook = receivers(plan=[200, 400])
+    cfg, _ = write_config(tmp_path, webhook(hook.url))
+    ok = faultline.run("notify", "test", "hook", "--config", cfg)
+    assert ok.returncode == 0, describe(ok, "notify test")
+    p = hook.payloads()[0]
+    assert p["alerts"][0]["labels"]["alertname"] == "faultline-test"
+    assert verify_signature(*hook.requests[0][:2])
+    bad = faultline.run("notify", "test", "hook", "--config", cfg)
+    assert bad.returncode == 1 and "HTTP 400" in bad.stderr.decode(), describe(bad, "refused")
+    missing = faultline.run("notify", "test", "pager", "--config", cfg)
+    assert missing.returncode == 2 and "no receiver" in missing.stderr.decode()
+
+
+def test_check_names_the_line_and_key_of_alerting_errors(faultline, tmp_path):
+    cfg, _ = write_config(tmp_path, """
+[[rule]]
+name = "r"
+on = "bogus"
+
+[[receiver]]
+name = "hook"
+type = "webhook"
+secret = { env = "E2E_SURELY_UNSET" }
+
+[route]
+receiver = "pager"
+matchers = ['severity']
+""")
+    proc = faultline.run("check", "--config", cfg)
+    assert proc.returncode == 2, describe(proc, "invalid alerting config")
+    err = proc.stderr.decode()
+    text = cfg.read_text().splitlines()
+    line = lambda needle: next(i + 1 for i, l in enumerate(text) if needle in l)
+    on_line, type_line = line('on = "bogus"'), line('type = "webhook"')
+    for expected in (f":{on_line}: rule[0].on",
+                     f":{type_line}: receiver[0].url",
+                     f":{line('E2E_SURELY_UNSET')}: receiver[0].secret: environment variable E2E_SURELY_UNSET",
+                     "route.matchers", 'receiver "pager" is not defined'):
+        assert expected in err, (expected, err)

@@ -54,12 +54,15 @@ pub struct InputNow {
     pub malformed: u64,
 }
 
+/// Per input: the cumulative (lines, malformed) last seen, and what each tick added.
+type Recent = (u64, u64, VecDeque<(Ms, u64, u64)>);
+
 /// The alerting state of the daemon.
 #[derive(Debug)]
 pub struct Alerting {
     saved: Saved,
     ratios: Ratios,
-    recent: BTreeMap<String, (u64, u64, VecDeque<(Ms, u64, u64)>)>,
+    recent: BTreeMap<String, Recent>,
     unsaved: Unsaved,
 }
 
