@@ -81,6 +81,17 @@ class Traffic:
             f.write("".join(access_line(now, 502, path, host=host) for _ in range(n)))
         return time.monotonic()
 
+    def planned_503s(self, path="/api/orders/7", n=60):
+        """503s the proxy answers itself (no upstream attempt): a maintenance switch."""
+        now = int(time.time())
+        tm = time.gmtime(now)
+        stamp = (f"{tm.tm_mday:02d}/{MONTHS[tm.tm_mon - 1]}/{tm.tm_year}:"
+                 f"{tm.tm_hour:02d}:{tm.tm_min:02d}:{tm.tm_sec:02d} +0000")
+        line = (f'203.0.113.7 - - [{stamp}] "GET {path} HTTP/1.1" 503 120 "-" "e2e/1.0" '
+                f'0.000 - - - "api.example.com"\n')
+        with open(self.access, "a") as f:
+            f.write(line * n)
+
     def close(self):
         self.stop.set()
         if self.thread.is_alive():
@@ -544,11 +555,15 @@ to = "{iso(now + 3600)}"
     d = serve(faultline, cfg, port, daemons)
     traffic.start()
     time.sleep(3)
-    traffic.burst()
+    traffic.planned_503s()
     got = d.wait_for("the alert muted by the window", lambda: [
         a for a in d.get("/api/v1/alerts")["alerts"]
         if a.get("muted") == {"by": "maintenance", "what": "db migration"}])
-    assert got[0]["labels"]["cause"] == "upstream_down"
+    # The diagnosis knows the 503s were planned.
+    assert got[0]["labels"]["cause"] == "maintenance", got[0]
+    inc = d.get(f"/api/v1/incidents/{got[0]['details']['incident']}")
+    assert inc["diagnosis"]["cause"] == "maintenance"
+    assert 'maintenance window "db migration"' in inc["diagnosis"]["reasons"][0]
     time.sleep(1)
     assert hook.payloads() == []
 
@@ -594,3 +609,61 @@ matchers = ['severity']
                      f":{line('E2E_SURELY_UNSET')}: receiver[0].secret: environment variable E2E_SURELY_UNSET",
                      "route.matchers", 'receiver "pager" is not defined'):
         assert expected in err, (expected, err)
+
+
+def test_ratio_input_silence_and_inhibition_rules(
+        faultline, tmp_path, traffic, receivers, daemons):
+    hook = receivers()
+    quiet = tmp_path / "quiet.log"
+    quiet.write_text(access_line(int(time.time()), 200, "/"))
+    # As with Alertmanager, a group_wait lets an inhibiting alert of another rule arrive
+    # before the alerts it mutes are sent (rules become true in different ticks).
+    route = ROUTE_NOW.replace('group_wait = "0s"', 'group_wait = "3s"')
+    cfg, port = write_config(tmp_path, webhook(hook.url) + route + f"""
+[[source]]
+paths = ["{quiet}"]
+
+[[rule]]
+name = "incident"
+on = "incident"
+
+[[rule]]
+name = "route-5xx-ratio"
+on = "ratio"
+by = "route"
+threshold = 0.05
+min_requests = 20
+window = "1m"
+severity = "warning"
+
+[[rule]]
+name = "log-silent"
+on = "input_silent"
+after = "3s"
+inputs = ['input=~".*/quiet[.]log"']
+
+[[inhibit]]
+source = ['alertname="incident"']
+target = ['alertname="route-5xx-ratio"']
+equal = ["route"]
+""")
+    d = serve(faultline, cfg, port, daemons)
+    traffic.start()
+    # A log that stops being written is noticed.
+    silent = hook.wait("the silent input", lambda ps: [
+        a for p in firing(ps) for a in p["alerts"] if a["labels"]["alertname"] == "log-silent"],
+        daemon=d)
+    assert silent[0]["labels"]["input"] == str(quiet)
+    assert "no new line" in silent[0]["annotations"]["summary"]
+    time.sleep(1)
+    traffic.burst()
+    # The ratio rule fires too, but the incident of the same route inhibits it.
+    ratio = d.wait_for("the ratio alert", lambda: [
+        a for a in d.get("/api/v1/alerts")["alerts"]
+        if a["labels"]["alertname"] == "route-5xx-ratio" and a.get("muted")], timeout=40)
+    assert ratio[0]["labels"]["route"] == "/api/orders/{id}"
+    assert ratio[0]["muted"]["by"] == "inhibited"
+    assert "5xx ratio" in ratio[0]["details"]["summary"]
+    names = lambda ps: [a["labels"]["alertname"] for p in firing(ps) for a in p["alerts"]]
+    hook.wait("the incident page", lambda ps: "incident" in names(ps), daemon=d)
+    assert "route-5xx-ratio" not in names(hook.payloads())

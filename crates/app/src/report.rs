@@ -524,3 +524,41 @@ pub fn new_group_findings(groups: &[ErrorGroupReport], cited: &[String]) -> Vec<
         })
         .collect()
 }
+
+/// An incident that began inside a declared maintenance window: its 503s were planned.
+/// With 503s among its errors the cause becomes `maintenance` (the former cause stays as
+/// an alternative); otherwise the window is only named in the reasons. The id follows the
+/// cause, as everywhere.
+pub fn planned(rep: &mut IncidentReport, window: &str, start: i64) {
+    let d = &mut rep.diagnosis;
+    let has_503 = rep.status.contains_key("503");
+    if !has_503 || d.cause == "maintenance" {
+        d.reasons
+            .push(format!("it began inside the maintenance window {window:?}"));
+        return;
+    }
+    let share = rep.status.get("503").copied().unwrap_or(0) as f64 / rep.errors.max(1) as f64;
+    d.alternatives.insert(
+        0,
+        Alternative {
+            cause: d.cause,
+            confidence: d.confidence,
+        },
+    );
+    d.alternatives.truncate(3);
+    d.cause = "maintenance";
+    d.category = "maintenance";
+    d.confidence = (0.6 + 0.35 * share).min(0.95);
+    d.summary = format!("503s inside the maintenance window {window:?}: planned, not a failure");
+    d.reasons.insert(
+        0,
+        format!(
+            "it began inside the maintenance window {window:?} declared in the config, and {:.0} % of its errors are 503s",
+            share * 100.0
+        ),
+    );
+    d.remediation = vec![
+        "nothing to do if the work is on schedule; if it should be over, check that the service was brought back".into(),
+    ];
+    rep.id = incident_id(start, d.cause, &rep.scope);
+}

@@ -625,7 +625,10 @@ impl Live {
                 catalog: &self.catalog,
                 joined: &c.incident_evidence[i],
             });
-            let rep = report::incident_report(inc, share, &self.names, logs);
+            let mut rep = report::incident_report(inc, share, &self.names, logs);
+            if let Some(w) = self.window_at(&rep.scope, inc.start) {
+                report::planned(&mut rep, &w, inc.start);
+            }
             let body = serde_json::to_string(&rep).expect("serialises");
             let prev = self.stored.get(&inc.serial);
             if prev.is_some_and(|(id, b)| *id == rep.id && *b == body) {

@@ -10,6 +10,26 @@ use crate::serve::alerting::{degraded_fact, incident_fact, InputNow};
 use crate::serve::telemetry::{SelfEvent, Telemetry};
 
 impl Live {
+    /// The maintenance window a scope was in at `start` (event seconds), if any.
+    pub(super) fn window_at(&self, scope: &crate::report::Scope, start: i64) -> Option<String> {
+        let mut labels = faultline_alert::Labels::new();
+        for (k, v) in [
+            ("host", &scope.hosts),
+            ("route", &scope.routes),
+            ("upstream", &scope.upstreams),
+        ] {
+            if let Some(first) = v.first() {
+                labels.insert(k.into(), first.clone());
+            }
+        }
+        self.plan
+            .alerting
+            .windows
+            .iter()
+            .find(|w| w.mutes(&labels, start * 1000))
+            .map(|w| w.name.clone())
+    }
+
     /// Pending and firing alerts now.
     pub fn active_alerts(&self) -> Vec<faultline_alert::alert::Alert> {
         self.alerting.active().cloned().collect()
