@@ -277,7 +277,7 @@ def test_a_burst_pages_the_webhook_once_with_the_diagnosis_signed_then_resolves(
     assert alert["endsAt"] == "0001-01-01T00:00:00Z"
     headers, body, _ = hook.requests[0]
     assert verify_signature(headers, body), headers
-    assert {k.lower(): v for k, v in headers.items()}["webhook-id"] == p["id"]
+    assert {k.lower(): v for k, v in headers.items()}["webhook-id"] == p["id"] == p["dedup_key"]
     # The incident ends once healthy traffic goes on: one resolved notification follows.
     resolved = hook.wait("a resolved notification",
                          lambda ps: [x for x in ps if x["status"] == "resolved"], timeout=60,

@@ -540,6 +540,70 @@ mod tests {
     }
 
     #[test]
+    fn a_degraded_upstream_alerts_per_upstream_within_its_scope() {
+        let rule = Rule {
+            name: "degraded".into(),
+            kind: RuleKind::DegradedUpstream {
+                scope: vec![Matcher::parse(r#"upstream=~"10[.]0[.].*""#).unwrap()],
+            },
+            for_ms: 0,
+            keep_firing_ms: 0,
+            severity: "warning".into(),
+            labels: Labels::new(),
+        };
+        let fact = |u: &str| DegradedFact {
+            upstream: u.into(),
+            hosts: vec!["shop.example".into()],
+            details: Details {
+                summary: "attempts failed, retries hid them".into(),
+                ..Details::default()
+            },
+        };
+        let facts = [fact("10.0.0.1:80"), fact("192.168.1.1:80")];
+        let c = rule.conditions(
+            &Facts {
+                degraded: &facts,
+                ..Facts::default()
+            },
+            0,
+        );
+        assert_eq!(c.len(), 1);
+        assert_eq!(c[0].labels["upstream"], "10.0.0.1:80");
+        assert_eq!(c[0].labels["host"], "shop.example");
+    }
+
+    #[test]
+    fn a_ratio_alerts_per_scope_above_threshold_with_enough_requests() {
+        let rule = Rule {
+            name: "ratio".into(),
+            kind: RuleKind::Ratio {
+                by: Scope::Route,
+                threshold: 0.05,
+                min_requests: 100,
+                window_ms: 60_000,
+                scope: vec![],
+            },
+            for_ms: 0,
+            keep_firing_ms: 0,
+            severity: "warning".into(),
+            labels: Labels::new(),
+        };
+        let mut r = Ratios::new(10_000);
+        r.add(0, Scope::Route, "/a", 200, 20);
+        r.add(0, Scope::Route, "/b", 50, 40);
+        r.add(0, Scope::Route, "/c", 400, 4);
+        let facts = Facts {
+            ratios: Some(&r),
+            ..Facts::default()
+        };
+        let c = rule.conditions(&facts, 30_000);
+        assert_eq!(c.len(), 1, "/b has too few requests, /c too low a ratio");
+        assert_eq!(c[0].labels["route"], "/a");
+        assert_eq!(c[0].details.value, Some(0.1));
+        assert!(rule.conditions(&facts, 80_000).is_empty(), "the window moved on");
+    }
+
+    #[test]
     fn parse_health_needs_volume_and_share() {
         let rule = Rule {
             name: "parse".into(),

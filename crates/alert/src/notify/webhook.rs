@@ -132,7 +132,11 @@ struct Payload<'a> {
     #[serde(rename = "externalURL")]
     external_url: &'a str,
     alerts: Vec<PayloadAlert<'a>>,
+    /// The notification's id, the same on every retry (and in `webhook-id`).
     id: &'a str,
+    /// The same id under the name incident tools use to drop a duplicate.
+    #[serde(rename = "dedup_key")]
+    dedup_key: &'a str,
 }
 
 #[derive(Serialize)]
@@ -165,6 +169,7 @@ pub fn payload(n: &Notification, ctx: &Context) -> Result<Vec<u8>, SendError> {
         external_url: &ctx.external_url,
         alerts,
         id: &n.id,
+        dedup_key: &n.id,
     };
     serde_json::to_vec(&doc).map_err(|e| SendError::fatal(format!("encoding the payload: {e}")))
 }
@@ -231,6 +236,7 @@ mod tests {
         let v: Value = serde_json::from_slice(&req.body).unwrap();
         assert_eq!(v["version"], "4");
         assert_eq!(v["id"], n.id.as_str());
+        assert_eq!(v["dedup_key"], n.id.as_str());
         assert_eq!(v["status"], "firing");
         assert_eq!(v["receiver"], "ops");
         assert_eq!(v["groupKey"], n.group_key.as_str());
