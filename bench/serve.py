@@ -3,6 +3,7 @@
 
   python3 bench/serve.py throughput [--lines 2000000]   # sustained tail rate, store on
   python3 bench/serve.py latency [--lateness 5s]        # line written -> incident open in the API
+  python3 bench/serve.py alert-latency                  # line written -> webhook received (group_wait 0)
   python3 bench/serve.py rss [--minutes 10]             # RSS at 10k lines/s, rotation every minute
 
 Uses target/release/faultline (FAULTLINE_BIN to override) and loggen for the throughput
@@ -31,11 +32,11 @@ def free_port():
         return s.getsockname()[1]
 
 
-def start(tmp, paths, extra=""):
+def start(tmp, paths, extra="", tables=""):
     port = free_port()
     cfg = Path(tmp) / "faultline.toml"
     cfg.write_text(f'[serve]\nlisten = "127.0.0.1:{port}"\nstate = "state.db"\n{extra}\n'
-                   f'[[source]]\npaths = {json.dumps(paths)}\n')
+                   f'[[source]]\npaths = {json.dumps(paths)}\n{tables}')
     err = open(Path(tmp) / "serve.err", "wb")
     proc = subprocess.Popen([FL, "serve", "--config", str(cfg)], stdin=subprocess.DEVNULL,
                             stdout=subprocess.DEVNULL, stderr=err)
@@ -185,6 +186,73 @@ def rss(args):
           f"{max(warm):.0f} | {rs[-1]:.0f} | {cpu:.0f} | {written} | {counted} |")
 
 
+def alert_latency(args):
+    """Line written -> webhook received, with group_wait 0: one new incident (and alert,
+    each its own group) per burst."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    got = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self):
+            body = json.loads(self.rfile.read(int(self.headers["content-length"])))
+            got.append((time.monotonic(), body))
+            self.send_response(200)
+            self.send_header("content-length", "0")
+            self.end_headers()
+
+        def log_message(self, *a):
+            pass
+
+    srv = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{srv.server_address[1]}/hook"
+    extra = (f'lateness = "{args.lateness}"\npoll = "{args.poll}"\n\n'
+             f'[[receiver]]\nname = "hook"\ntype = "webhook"\nurl = "{url}"\n\n'
+             '[route]\nreceiver = "hook"\ngroup_by = ["..."]\ngroup_wait = "0s"\n'
+             'group_interval = "1m"\n')
+    rng = random.Random(5)
+    samples = []
+    with tempfile.TemporaryDirectory() as tmp:
+        log = Path(tmp) / "access.log"
+        log.touch()
+        serve_keys, tables = extra.split("\n\n", 1)
+        proc, port = start(tmp, [str(log)], serve_keys, tables)
+        w = Writer(log, args.rate)
+        next_burst = time.time() + 20  # a baseline first
+        while len(samples) < args.bursts:
+            now = time.time()
+            w.tick(int(now))
+            if now >= next_burst:
+                n = len(samples)
+                route = f"/api/bench{n}/{rng.randint(0, 1 << 30)}"
+                burst = "".join(line(int(now), 502, route) for _ in range(10)).encode()
+                written = time.monotonic()
+                w.f.write(burst)
+                want = f"/api/bench{n}/"
+                while True:
+                    hit = [t for t, b in list(got) if b["status"] == "firing" and any(
+                        a["labels"].get("route", "").startswith(want) for a in b["alerts"])]
+                    if hit:
+                        samples.append(hit[0] - written)
+                        break
+                    w.tick(int(time.time()), 0.02)
+                    time.sleep(0.02)
+                    if time.monotonic() - written > 30:
+                        sys.exit("no webhook within 30 s: " + (Path(tmp) / "serve.err").read_text()[-2000:])
+                next_burst = time.time() + rng.uniform(2, 4)
+            time.sleep(0.1)
+        proc.terminate()
+        proc.wait()
+    srv.shutdown()
+    samples.sort()
+    q = lambda p: samples[min(len(samples) - 1, int(p * len(samples)))]
+    print("| lateness | poll | rate | bursts | p50 s | p99 s | max s |")
+    print("|---|---|---|---|---|---|---|")
+    print(f"| {args.lateness} | {args.poll} | {args.rate}/s | {len(samples)} | {q(0.5):.2f} | {q(0.99):.2f} | {samples[-1]:.2f} |")
+
+
 def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="what", required=True)
@@ -196,11 +264,17 @@ def main():
     l.add_argument("--poll", default="50ms")
     l.add_argument("--rate", type=int, default=10_000)
     l.add_argument("--bursts", type=int, default=30)
+    a = sub.add_parser("alert-latency")
+    a.add_argument("--lateness", default="0s")
+    a.add_argument("--poll", default="50ms")
+    a.add_argument("--rate", type=int, default=10_000)
+    a.add_argument("--bursts", type=int, default=30)
     r = sub.add_parser("rss")
     r.add_argument("--minutes", type=float, default=10)
     r.add_argument("--rate", type=int, default=10_000)
     args = ap.parse_args()
-    {"throughput": throughput, "latency": latency, "rss": rss}[args.what](args)
+    {"throughput": throughput, "latency": latency, "alert-latency": alert_latency,
+     "rss": rss}[args.what](args)
 
 
 if __name__ == "__main__":

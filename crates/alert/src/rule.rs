@@ -600,7 +600,10 @@ mod tests {
         assert_eq!(c.len(), 1, "/b has too few requests, /c too low a ratio");
         assert_eq!(c[0].labels["route"], "/a");
         assert_eq!(c[0].details.value, Some(0.1));
-        assert!(rule.conditions(&facts, 80_000).is_empty(), "the window moved on");
+        assert!(
+            rule.conditions(&facts, 80_000).is_empty(),
+            "the window moved on"
+        );
     }
 
     #[test]

@@ -41,13 +41,17 @@ fn unusable(message: String) -> Fatal {
 pub fn check(args: &CheckArgs) -> Result<u8, Fatal> {
     match config::load(&args.config) {
         Ok(plan) => {
+            let plural = |n: usize| if n == 1 { "" } else { "s" };
+            let (rules, receivers) = (plan.alerting.rules.len(), plan.alerting.receivers.len());
             println!(
-                "{}: ok ({} source{}, state {}, API on http://{}/)",
+                "{}: ok ({} source{}, state {}, API on http://{}/; {rules} alert rule{}, {receivers} receiver{})",
                 args.config.display(),
                 plan.sources.len(),
-                if plan.sources.len() == 1 { "" } else { "s" },
+                plural(plan.sources.len()),
                 plan.state.display(),
-                plan.listen
+                plan.listen,
+                plural(rules),
+                plural(receivers),
             );
             Ok(0)
         }
