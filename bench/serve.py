@@ -63,12 +63,12 @@ def proc_stat(pid):
     return cpu, rss
 
 
-def line(t, status, path, upstream="10.0.2.11:8080"):
+def line(t, status, path, upstream="10.0.2.11:8080", host="api.example.com"):
     tm = time.gmtime(t)
     stamp = f"{tm.tm_mday:02d}/{MONTHS[tm.tm_mon - 1]}/{tm.tm_year}:{tm.tm_hour:02d}:{tm.tm_min:02d}:{tm.tm_sec:02d} +0000"
     up = "0.000" if status == 502 else "0.020"
     return (f'203.0.113.7 - - [{stamp}] "GET {path} HTTP/1.1" {status} 120 "-" "bench/1.0" '
-            f'{up} {up} {upstream} {status} "api.example.com"\n')
+            f'{up} {up} {upstream} {status} "{host}"\n')
 
 
 def throughput(args):
@@ -227,7 +227,9 @@ def alert_latency(args):
             if now >= next_burst:
                 n = len(samples)
                 route = f"/api/bench{n}/{rng.randint(0, 1 << 30)}"
-                burst = "".join(line(int(now), 502, route) for _ in range(10)).encode()
+                # Its own host and upstream: bursts that share neither are separate incidents.
+                burst = "".join(line(int(now), 502, route, f"10.0.3.{n}:8080", f"b{n}.example")
+                                for _ in range(10)).encode()
                 written = time.monotonic()
                 w.f.write(burst)
                 want = f"/api/bench{n}/"
@@ -240,7 +242,10 @@ def alert_latency(args):
                     w.tick(int(time.time()), 0.02)
                     time.sleep(0.02)
                     if time.monotonic() - written > 30:
-                        sys.exit("no webhook within 30 s: " + (Path(tmp) / "serve.err").read_text()[-2000:])
+                        sys.exit(f"no webhook within 30 s ({len(got)} received: "
+                                 f"{json.dumps(got)[:600]}): " + json.dumps(
+                            get(port, "/api/v1/notifications"))[:1500] + "\n" +
+                            (Path(tmp) / "serve.err").read_text()[-2000:])
                 next_burst = time.time() + rng.uniform(2, 4)
             time.sleep(0.1)
         proc.terminate()

@@ -394,6 +394,14 @@ fn receiver<R: Report>(errs: &mut R, r: &RawReceiver, i: usize, base: &Path) -> 
                     notify::email::StartTls::Required
                 }
             };
+            if starttls == notify::email::StartTls::Off && r.password.is_some() {
+                let at = r.starttls.as_ref().map_or(r.type_.span(), |s| s.span());
+                errs.at_span(
+                    at,
+                    &key("starttls"),
+                    "\"off\" would send the password in the clear: use required (or opportunistic)".into(),
+                );
+            }
             if list(&r.to).is_empty() {
                 errs.at_span(r.type_.span(), &key("to"), "at least one address".into());
             }
