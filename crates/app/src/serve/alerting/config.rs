@@ -399,7 +399,8 @@ fn receiver<R: Report>(errs: &mut R, r: &RawReceiver, i: usize, base: &Path) -> 
                 errs.at_span(
                     at,
                     &key("starttls"),
-                    "\"off\" would send the password in the clear: use required (or opportunistic)".into(),
+                    "\"off\" would send the password in the clear: use required (or opportunistic)"
+                        .into(),
                 );
             }
             if list(&r.to).is_empty() {
