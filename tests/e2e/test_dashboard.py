@@ -1,0 +1,189 @@
+"""The web dashboard in a real headless Chromium: `faultline serve` follows the bundled example
+logs (or logs full of script payloads) and tests/browser/check.mjs clicks through the pages as
+a person would, failing on any console error or CSP violation.
+
+Needs node, tests/browser/node_modules (`npm ci` in tests/browser) and Debian's chromium. Under
+CI=true a missing piece fails the test; elsewhere it skips. DASHBOARD_SCREENSHOTS=DIR copies
+the screenshots there as dashboard-overview.png and dashboard-incident.png (docs/img holds
+the ones the README shows)."""
+
+import json
+import os
+import shutil
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+from helpers import EXAMPLES, REPO
+from test_alerts import MONTHS, ROUTE_NOW, daemons, receivers, serve  # noqa: F401 (fixtures)
+from test_serve import config
+
+BROWSER = REPO / "tests" / "browser"
+CHECK = BROWSER / "check.mjs"
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+TOKEN = "dashboard-admin-token"
+CHECK_TIMEOUT_S = 60
+
+# Log text that would run if the page ever put it in as markup.
+P_IMG = '<img src=x onerror="window.__xss=1">'
+P_SCRIPT = "<script>window.__xss=1</script>"
+P_SVG = '"><svg onload=window.__xss=1>'
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """node and the check script's dependencies, and Chromium: required under CI."""
+    node = shutil.which("node")
+    missing = []
+    if not node:
+        missing.append("node (apt-get install -y nodejs npm)")
+    if not (BROWSER / "node_modules" / "playwright-core").is_dir():
+        missing.append("tests/browser/node_modules (run `npm ci` in tests/browser)")
+    if not os.access(CHROMIUM, os.X_OK):
+        missing.append(f"{CHROMIUM} (apt-get install -y chromium)")
+    if missing:
+        why = "the browser tests need " + ", ".join(missing)
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"{why}; CI=true: .ci/run must install them", pytrace=False)
+        pytest.skip(why)
+    return node
+
+
+def run_check(node, *args):
+    env = {**os.environ, "CHROMIUM": CHROMIUM}
+    try:
+        proc = subprocess.run([node, str(CHECK), *map(str, args)], capture_output=True,
+                              timeout=CHECK_TIMEOUT_S, cwd=BROWSER, env=env,
+                              stdin=subprocess.DEVNULL)
+    except subprocess.TimeoutExpired as e:
+        pytest.fail(f"check.mjs did not finish in {CHECK_TIMEOUT_S} s\n"
+                    f"{(e.stdout or b'').decode(errors='replace')}"
+                    f"{(e.stderr or b'').decode(errors='replace')}", pytrace=False)
+    out = proc.stdout.decode(errors="replace") + proc.stderr.decode(errors="replace")
+    print(out)
+    assert proc.returncode == 0, f"check.mjs {' '.join(map(str, args[:1]))} failed:\n{out}"
+    return out
+
+
+def settled(d, lines, resolved=True):
+    """Waits until every line is counted and the incidents stop changing (and, with
+    `resolved`, are all resolved)."""
+    d.wait_for("every line counted", lambda: d.totals()["requests"] == lines, timeout=30)
+    seen = {"last": None, "since": time.monotonic()}
+
+    def stable():
+        incs = d.get("/api/v1/incidents?limit=1000")["incidents"]
+        key = json.dumps([(i["id"], i["state"], i["diagnosis"]) for i in incs], sort_keys=True)
+        if key != seen["last"]:
+            seen["last"], seen["since"] = key, time.monotonic()
+            return None
+        done = incs and (not resolved or all(i["state"] == "resolved" for i in incs))
+        return incs if done and time.monotonic() - seen["since"] >= 1.0 else None
+
+    return d.wait_for("the incidents to settle", stable, timeout=30)
+
+
+def start(faultline, tmp, daemons, sources, alerting=""):  # noqa: F811
+    extra = '\n[alerting]\nadmin_token = { env = "E2E_ADMIN_TOKEN" }\n' + alerting
+    cfg, port = config(tmp, sources, extra=extra)
+    return serve(faultline, cfg, port, daemons, env={"E2E_ADMIN_TOKEN": TOKEN}), port
+
+
+def test_the_dashboard_shows_incidents_diagnoses_silences_and_inputs(
+        faultline, browser, tmp_path, daemons):  # noqa: F811
+    logs = {}
+    for name in ("access.log", "error.log", "app.log"):
+        logs[name] = tmp_path / name
+        shutil.copyfile(EXAMPLES / name, logs[name])
+    d, port = start(faultline, tmp_path, daemons, [([str(logs["access.log"])], None),
+                                                  ([str(logs["error.log"])], "error"),
+                                                  ([str(logs["app.log"])], None)])
+    lines = len((EXAMPLES / "access.log").read_bytes().splitlines())
+    incidents = settled(d, lines)
+    assert len(incidents) >= 8, incidents
+    shots = tmp_path / "shots"
+    out = run_check(browser, f"http://127.0.0.1:{port}/", shots, TOKEN)
+    assert "0 failed" in out, out
+    for name in ("overview.png", "incident.png"):
+        assert (shots / name).stat().st_size > 10_000, f"{name} looks empty"
+    if os.environ.get("DASHBOARD_SCREENSHOTS"):
+        dest = Path(os.environ["DASHBOARD_SCREENSHOTS"])
+        dest.mkdir(parents=True, exist_ok=True)
+        for name in ("overview", "incident"):
+            shutil.copyfile(shots / f"{name}.png", dest / f"dashboard-{name}.png")
+
+
+class PayloadLogs:
+    """Access, error and application logs whose host, path, user agent and messages carry
+    script payloads: healthy traffic up to now, then (burst) refused 502s at the current
+    second with their error-log lines, as nginx writes them."""
+
+    HOST = f"shop{P_SVG}"
+    PATH = f"/pay/{P_SCRIPT}/{P_IMG}"
+
+    def __init__(self, tmp):
+        self.files = {n: tmp / n for n in ("access.log", "error.log", "app.log")}
+        self.requests = 0
+        now = int(time.time())
+        # Most of the healthy traffic goes to the path the burst hits, so the scope has a
+        # history to stand out from.
+        self._write("access.log", [
+            self._access(t, 200, self.PATH if k < 3 else f"/api/items/{t % 997 + k}")
+            for t in range(now - 120, now - 1) for k in range(5)])
+        self._write("error.log", [])
+        self._write("app.log", [])
+
+    @staticmethod
+    def _stamp(t):
+        tm = time.gmtime(t)
+        return (f"{tm.tm_mday:02d}/{MONTHS[tm.tm_mon - 1]}/{tm.tm_year}:"
+                f"{tm.tm_hour:02d}:{tm.tm_min:02d}:{tm.tm_sec:02d} +0000")
+
+    def _access(self, t, status, path):
+        def esc(s):  # nginx writes '"' inside a logged string as \x22
+            return s.replace('"', "\\x22")
+        up = "0.000" if status == 502 else "0.020"
+        ua = P_SCRIPT if status == 502 else f"Mozilla/5.0 {P_IMG}"
+        self.requests += 1
+        return (f'203.0.113.7 - - [{self._stamp(t)}] "GET {esc(path)} HTTP/1.1" {status} 120 "-" '
+                f'"{esc(ua)}" {up} {up} 10.0.2.11:8080 {status} "{esc(self.HOST)}"\n')
+
+    def _write(self, name, rows):
+        with open(self.files[name], "a") as f:
+            f.write("".join(rows))
+
+    def burst(self, n=90):
+        t = int(time.time())
+        clock = time.strftime("%Y/%m/%d %H:%M:%S", time.gmtime(t))
+        self._write("error.log", [
+            f"{clock} [error] 4242#0: *17 connect() failed (111: Connection refused) while "
+            f"connecting to upstream, client: 203.0.113.7, server: {self.HOST}, request: "
+            f'"GET {self.PATH} HTTP/1.1", upstream: "http://10.0.2.11:8080{self.PATH}", '
+            f'host: "{self.HOST}"\n'] * n)
+        self._write("app.log", [
+            time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(t)) +
+            f",000 +0000 ERROR [shop-1] shopd.pay: payment failed for {P_SVG} {P_IMG}\n"] * 5)
+        self._write("access.log", [self._access(t, 502, self.PATH) for _ in range(n)])
+
+
+def test_log_text_is_shown_as_text_and_never_runs(
+        faultline, browser, tmp_path, daemons, receivers):  # noqa: F811
+    logs = PayloadLogs(tmp_path)
+    hook = receivers()
+    # The burst is written while the daemon runs: it pages, so the alert pages carry the
+    # payloads too.
+    alerting = (f'\n[[receiver]]\nname = "hook"\ntype = "webhook"\nurl = "{hook.url}"\n'
+                f'timeout = "2s"\n{ROUTE_NOW}')
+    d, port = start(faultline, tmp_path, daemons, [([str(logs.files["access.log"])], None),
+                                                  ([str(logs.files["error.log"])], "error"),
+                                                  ([str(logs.files["app.log"])], None)], alerting)
+    d.wait_for("the healthy lines counted", lambda: d.totals()["requests"] == logs.requests)
+    logs.burst()
+    hook.wait("the page for the incident", lambda got: got, daemon=d)
+    # No line follows the burst: the incident stays open while the page is checked.
+    incidents = settled(d, logs.requests, resolved=False)
+    assert any(P_SCRIPT in r for i in incidents for r in i["scope"]["routes"]), incidents
+    out = run_check(browser, "--xss", f"http://127.0.0.1:{port}/", tmp_path / "shots")
+    assert "0 failed" in out, out
