@@ -11,6 +11,9 @@
 //   node check.mjs --xss URL OUTDIR          log text never runs: every page and every
 //                                            incident is visited, window.__xss stays
 //                                            undefined and each payload shows as text
+//   node check.mjs --auth URL OUTDIR TOKEN   a server with read tokens: the page asks for
+//                                            one, then loads everything with it, and
+//                                            remembers it after a reload
 //
 // Both modes fail on any console error, uncaught exception or CSP violation.
 // CHROMIUM overrides the browser's path (default /usr/bin/chromium).
@@ -20,11 +23,14 @@ import { join } from "node:path";
 import { chromium } from "playwright-core";
 
 const args = process.argv.slice(2);
-const xss = args[0] === "--xss";
-if (xss) args.shift();
+const mode = args[0] && args[0].startsWith("--") ? args.shift().slice(2) : "full";
+if (!["full", "xss", "auth"].includes(mode)) {
+  console.error(`unknown mode --${mode}`);
+  process.exit(2);
+}
 const [baseArg, outdir, token] = args;
 if (!baseArg || !outdir) {
-  console.error("usage: node check.mjs [--xss] URL OUTDIR [TOKEN]");
+  console.error("usage: node check.mjs [--xss | --auth] URL OUTDIR [TOKEN]");
   process.exit(2);
 }
 const BASE = baseArg.endsWith("/") ? baseArg : `${baseArg}/`;
@@ -119,7 +125,8 @@ async function run() {
       if (list.length) fail(where, `CSP violations:\n  ${list.join("\n  ")}`);
     };
 
-    if (xss) await xssRun(page, csp);
+    if (mode === "xss") await xssRun(page, csp);
+    else if (mode === "auth") await authRun(page, csp);
     else await fullRun(page, csp);
     await csp("the whole run");
     assertClean("the whole run");
@@ -296,6 +303,45 @@ async function fullRun(page, csp) {
   });
 }
 
+async function authRun(page, csp) {
+  if (!token) fail("setup", "--auth needs the TOKEN argument");
+  const r = await fetch(new URL("api/v1/status", BASE));
+  if (r.status !== 401) fail("setup", `GET api/v1/status without a token answered ${r.status}, not 401`);
+
+  await step("without a token the page asks for one", async () => {
+    await page.goto(BASE, { waitUntil: "domcontentloaded" });
+    await page.locator("#tokenbar").waitFor({ state: "visible" });
+    await page.locator("main p.error").first().waitFor();
+    const msg = await page.locator("main p.error").first().innerText();
+    if (!/token/i.test(msg)) fail("auth", `the error shown is ${JSON.stringify(msg)}`);
+    // The browser logs every 401 it was answered: expected until the token is given.
+    const unauthorized = (p) => /status of 401/.test(p);
+    if (problems.some((p) => !unauthorized(p))) assertClean("before the token");
+    problems.length = 0;
+  });
+
+  await step("with the token everything loads, live updates included", async () => {
+    await page.locator("#tokeninput").fill(token);
+    await page.locator("#tokenform button[type=submit]").click();
+    await page.locator("#tokenbar").waitFor({ state: "hidden" });
+    await page.waitForFunction(() => document.querySelectorAll("#chart-requests svg path.series").length > 0);
+    await page.waitForSelector("ul.incidents li a.incident-link");
+    await page.waitForFunction(() => / live/.test(document.getElementById("status").textContent));
+    // A 401 of the live stream's retry may have been logged before the token was given.
+    problems.splice(0, problems.length, ...problems.filter((p) => !(/status of 401/.test(p) && p.includes("api/v1/events"))));
+    assertClean("after the token");
+  });
+
+  await step("after a reload the token is remembered", async () => {
+    await page.reload({ waitUntil: "domcontentloaded" });
+    await page.waitForFunction(() => document.querySelectorAll("#chart-requests svg path.series").length > 0);
+    await page.locator("header nav a[data-view=inputs]").click();
+    await page.locator("table.inputs-table tbody tr.input").first().waitFor();
+    if (await page.locator("#tokenbar").isVisible()) fail("auth", "the token bar is shown again");
+    await csp("after the reload");
+  });
+}
+
 async function xssRun(page, csp) {
   const incidents = (await api("api/v1/incidents?limit=1000")).incidents;
   if (!incidents.length) fail("setup", "the API lists no incident: the payload logs made none");
@@ -366,10 +412,10 @@ async function xssRun(page, csp) {
 
 const started = Date.now();
 run().then(() => {
-  console.log(`check.mjs${xss ? " --xss" : ""}: ${passed} passed, 0 failed (${((Date.now() - started) / 1000).toFixed(1)} s)`);
+  console.log(`check.mjs --${mode}: ${passed} passed, 0 failed (${((Date.now() - started) / 1000).toFixed(1)} s)`);
 }, (e) => {
   console.error(`FAIL ${e.message}`);
   if (problems.length) console.error(`page errors so far:\n  ${problems.join("\n  ")}`);
-  console.log(`check.mjs${xss ? " --xss" : ""}: ${passed} passed, 1 failed`);
+  console.log(`check.mjs --${mode}: ${passed} passed, 1 failed`);
   process.exit(1);
 });

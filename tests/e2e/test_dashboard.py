@@ -24,6 +24,7 @@ BROWSER = REPO / "tests" / "browser"
 CHECK = BROWSER / "check.mjs"
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 TOKEN = "dashboard-admin-token"
+READ_TOKEN = "dashboard-read-token"
 CHECK_TIMEOUT_S = 60
 
 # Log text that would run if the page ever put it in as markup.
@@ -85,21 +86,24 @@ def settled(d, lines, resolved=True):
     return d.wait_for("the incidents to settle", stable, timeout=30)
 
 
-def start(faultline, tmp, daemons, sources, alerting=""):  # noqa: F811
-    extra = '\n[alerting]\nadmin_token = { env = "E2E_ADMIN_TOKEN" }\n' + alerting
+def start(faultline, tmp, daemons, sources, alerting="", serve_keys=""):  # noqa: F811
+    extra = serve_keys + '\n[alerting]\nadmin_token = { env = "E2E_ADMIN_TOKEN" }\n' + alerting
     cfg, port = config(tmp, sources, extra=extra)
-    return serve(faultline, cfg, port, daemons, env={"E2E_ADMIN_TOKEN": TOKEN}), port
+    env = {"E2E_ADMIN_TOKEN": TOKEN, "E2E_READ_TOKEN": READ_TOKEN}
+    return serve(faultline, cfg, port, daemons, env=env), port
+
+
+def example_sources(tmp):
+    """Copies of the bundled example logs, as `config` takes them."""
+    for name in ("access.log", "error.log", "app.log"):
+        shutil.copyfile(EXAMPLES / name, tmp / name)
+    return [([str(tmp / "access.log")], None), ([str(tmp / "error.log")], "error"),
+            ([str(tmp / "app.log")], None)]
 
 
 def test_the_dashboard_shows_incidents_diagnoses_silences_and_inputs(
         faultline, browser, tmp_path, daemons):  # noqa: F811
-    logs = {}
-    for name in ("access.log", "error.log", "app.log"):
-        logs[name] = tmp_path / name
-        shutil.copyfile(EXAMPLES / name, logs[name])
-    d, port = start(faultline, tmp_path, daemons, [([str(logs["access.log"])], None),
-                                                  ([str(logs["error.log"])], "error"),
-                                                  ([str(logs["app.log"])], None)])
+    d, port = start(faultline, tmp_path, daemons, example_sources(tmp_path))
     lines = len((EXAMPLES / "access.log").read_bytes().splitlines())
     incidents = settled(d, lines)
     assert len(incidents) >= 8, incidents
@@ -113,6 +117,16 @@ def test_the_dashboard_shows_incidents_diagnoses_silences_and_inputs(
         dest.mkdir(parents=True, exist_ok=True)
         for name in ("overview", "incident"):
             shutil.copyfile(shots / f"{name}.png", dest / f"dashboard-{name}.png")
+
+
+def test_with_read_tokens_the_page_asks_for_one_and_keeps_it(
+        faultline, browser, tmp_path, daemons):  # noqa: F811
+    d, port = start(faultline, tmp_path, daemons, example_sources(tmp_path),
+                    serve_keys='read_tokens = [{ env = "E2E_READ_TOKEN" }]\n')
+    d.get("/api/v1/status", expect=401)
+    out = run_check(browser, "--auth", f"http://127.0.0.1:{port}/", tmp_path / "shots",
+                    READ_TOKEN)
+    assert "0 failed" in out, out
 
 
 class PayloadLogs:
