@@ -299,8 +299,29 @@ async function fullRun(page, csp) {
   await step("back to the overview", async () => {
     await page.locator("header nav a[data-view=overview]").click();
     await page.waitForFunction(() => document.querySelectorAll("#chart-requests svg path.series").length > 0);
+    await page.waitForFunction(() => / live/.test(document.getElementById("status").textContent));
     await csp("overview");
   });
+
+  if (process.env.CHECK_LIVE === "1") {
+    // The caller appends lines when told (test_dashboard.py): the page shows them without
+    // a reload, through the live stream.
+    await step("new lines show up without a reload", async () => {
+      const requests = () => page.evaluate(() => {
+        const stat = [...document.querySelectorAll(".stat")].find((s) => s.querySelector(".label").textContent === "Requests");
+        return stat ? Number(stat.querySelector(".value").textContent.replace(/,/g, "")) : null;
+      });
+      const before = await requests();
+      if (!(before > 0)) fail("live", `the requests total shows ${before}`);
+      await page.evaluate(() => { window.__notReloaded = true; });
+      console.log("LIVE: append lines now");
+      await page.waitForFunction((n) => {
+        const stat = [...document.querySelectorAll(".stat")].find((s) => s.querySelector(".label").textContent === "Requests");
+        return stat && Number(stat.querySelector(".value").textContent.replace(/,/g, "")) > n;
+      }, before, { timeout: 15_000 });
+      if (!(await page.evaluate(() => window.__notReloaded))) fail("live", "the page was reloaded");
+    });
+  }
 }
 
 async function authRun(page, csp) {

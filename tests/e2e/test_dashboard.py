@@ -10,7 +10,9 @@ the ones the README shows)."""
 import json
 import os
 import shutil
+import re
 import subprocess
+import threading
 import time
 from pathlib import Path
 
@@ -52,20 +54,46 @@ def browser():
     return node
 
 
-def run_check(node, *args):
-    env = {**os.environ, "CHROMIUM": CHROMIUM}
+def run_check(node, *args, on_live=None):
+    """Runs check.mjs; with `on_live`, it is called when the script asks for new lines."""
+    env = {**os.environ, "CHROMIUM": CHROMIUM, "CHECK_LIVE": "1" if on_live else "0"}
+    proc = subprocess.Popen([node, str(CHECK), *map(str, args)], stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=BROWSER,
+                            env=env)
+    lines = []
+
+    def read():
+        for raw in proc.stdout:
+            line = raw.decode(errors="replace")
+            lines.append(line)
+            if on_live and line.startswith("LIVE: append lines now"):
+                on_live()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
     try:
-        proc = subprocess.run([node, str(CHECK), *map(str, args)], capture_output=True,
-                              timeout=CHECK_TIMEOUT_S, cwd=BROWSER, env=env,
-                              stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired as e:
-        pytest.fail(f"check.mjs did not finish in {CHECK_TIMEOUT_S} s\n"
-                    f"{(e.stdout or b'').decode(errors='replace')}"
-                    f"{(e.stderr or b'').decode(errors='replace')}", pytrace=False)
-    out = proc.stdout.decode(errors="replace") + proc.stderr.decode(errors="replace")
+        proc.wait(timeout=CHECK_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        reader.join(5)
+        pytest.fail(f"check.mjs did not finish in {CHECK_TIMEOUT_S} s\n{''.join(lines)}",
+                    pytrace=False)
+    reader.join(5)
+    out = "".join(lines)
     print(out)
-    assert proc.returncode == 0, f"check.mjs {' '.join(map(str, args[:1]))} failed:\n{out}"
+    assert proc.returncode == 0, f"check.mjs {args[0]} failed:\n{out}"
     return out
+
+
+def append_now(path, template, n):
+    """Appends `n` copies of an access-log line with the current time."""
+    tm = time.gmtime()
+    stamp = (f"[{tm.tm_mday:02d}/{MONTHS[tm.tm_mon - 1]}/{tm.tm_year}:"
+             f"{tm.tm_hour:02d}:{tm.tm_min:02d}:{tm.tm_sec:02d} +0000]")
+    line = re.sub(rb"\[[^\]]+\]", stamp.encode(), template, count=1)
+    with open(path, "ab") as f:
+        f.write(line * n)
 
 
 def settled(d, lines, resolved=True):
@@ -108,7 +136,9 @@ def test_the_dashboard_shows_incidents_diagnoses_silences_and_inputs(
     incidents = settled(d, lines)
     assert len(incidents) >= 8, incidents
     shots = tmp_path / "shots"
-    out = run_check(browser, f"http://127.0.0.1:{port}/", shots, TOKEN)
+    last = (EXAMPLES / "access.log").read_bytes().splitlines(keepends=True)[-1]
+    out = run_check(browser, f"http://127.0.0.1:{port}/", shots, TOKEN,
+                    on_live=lambda: append_now(tmp_path / "access.log", last, 20))
     assert "0 failed" in out, out
     for name in ("overview.png", "incident.png"):
         assert (shots / name).stat().st_size > 10_000, f"{name} looks empty"
