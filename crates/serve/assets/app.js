@@ -640,6 +640,11 @@
       }
       const scoped = Object.entries(scope)[0];
       if (scoped) note = note || `The charts show the requests of ${scoped[0]} ${scoped[1]}.`;
+      clear(this.message);
+      // A live update that changed nothing here leaves the page (and a selection) alone.
+      const key = JSON.stringify([report, series, incAns, axisFrom, axisTo, note, f]);
+      if (key === this.shown) return;
+      this.shown = key;
       this.render(report, series, incAns.incidents || [], axisFrom, axisTo, note, f);
     }
 
@@ -798,6 +803,9 @@
         series = await maybe(`api/v1/series${query({ from, to, step: stepFor(from, to, 150), ...scope })}`);
       }
       if (seq !== this.seq) return;
+      const key = JSON.stringify([inc, series]);
+      if (key === this.shown) return;
+      this.shown = key;
       this.render(inc, series, scope, from, to);
     }
 
@@ -875,6 +883,7 @@
     }
 
     failed(e) {
+      this.shown = null;
       clear(this.body, errorBox(e));
     }
 
