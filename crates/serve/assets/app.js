@@ -672,14 +672,14 @@
       this.draw = () => {
         this.charts = [
           Chart.render(this.chartReq, {
-            ...axis, step, points, bands, onZoom: zoom, unit: "req/s", title: "Requests and 5xx per second",
+            ...axis, step, points, bands, onZoom: zoom, unit: "req/s", title: "Requests and 5xx per second", empty: "no request in this range",
             series: [
               { key: "requests", label: "all requests", cls: "s-req", kind: "line" },
               { key: "errors_5xx", label: "5xx", cls: "s-5xx", kind: "line" },
             ],
           }),
           Chart.render(this.chart5xx, {
-            ...axis, step, points, bands, onZoom: zoom, unit: "5xx/s", title: "5xx per second by status code",
+            ...axis, step, points, bands, onZoom: zoom, unit: "5xx/s", title: "5xx per second by status code", empty: "no 5xx in this range",
             series: codeSeries(points).length ? codeSeries(points) : [{ key: "errors_5xx", label: "5xx", cls: "s-5xx", kind: "area" }],
           }),
         ];
@@ -868,7 +868,7 @@
         const points = seriesPoints(series);
         this.draw = () => {
           this.charts = [Chart.render(this.chartSlot, {
-            from, to, step: series.step || 60, points, unit: "req/s", title: chartTitle,
+            from, to, step: series.step || 60, points, unit: "req/s", title: chartTitle, empty: "no request of this scope in this window",
             bands: [{ from: start, to: end, cls: "band-incident", label: inc.id }],
             series: [
               { key: "errors_5xx", label: "5xx", cls: "s-5xx", kind: "area" },

@@ -223,9 +223,9 @@
       });
       el("path", { d, class: `series line ${s.cls || ""}` }, plot);
     }
-    if (!points.length) {
+    if (!(max > 0)) {
       const t = el("text", { x: m.left + pw / 2, y: m.top + ph / 2, class: "empty" }, svg);
-      t.textContent = "no requests in this range";
+      t.textContent = opts.empty || "nothing in this range";
     }
 
     // Hover read-out and drag-to-zoom over a transparent overlay.
