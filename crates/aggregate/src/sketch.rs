@@ -124,6 +124,36 @@ impl LatencySketch {
         None
     }
 
+    /// How many values were at most `us` (bucketed values count by their bucket's
+    /// midpoint): the cumulative counts of a Prometheus histogram.
+    pub fn count_at_most(&self, us: f64) -> u64 {
+        match &self.counts {
+            None => self
+                .small
+                .iter()
+                .filter(|&&v| value_of(index(v)) <= us)
+                .count() as u64,
+            Some(counts) => counts
+                .iter()
+                .enumerate()
+                .take_while(|(i, _)| value_of(*i) <= us)
+                .map(|(_, &c)| c as u64)
+                .sum(),
+        }
+    }
+
+    /// The sum of the values in microseconds, each taken as its bucket's midpoint.
+    pub fn sum_us(&self) -> f64 {
+        match &self.counts {
+            None => self.small.iter().map(|&v| value_of(index(v))).sum(),
+            Some(counts) => counts
+                .iter()
+                .enumerate()
+                .map(|(i, &c)| c as f64 * value_of(i))
+                .sum(),
+        }
+    }
+
     /// The `q` quantile in milliseconds, rounded to 0.1 ms.
     pub fn quantile_ms(&self, q: f64) -> Option<f64> {
         self.quantile_us(q).map(|us| (us / 100.0).round() / 10.0)

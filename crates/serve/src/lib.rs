@@ -8,6 +8,14 @@
 //! | `GET /api/v1/incidents?from=&to=&limit=` | `{"incidents": [...]}`, newest first |
 //! | `GET /api/v1/incidents/{id}` | one incident, the contract's shape |
 //! | `GET /api/v1/status` | the daemon's own figures (lines read, parse errors, lag, store size) |
+//! | `GET /api/v1/incidents?state=&cause=&host=&route=&upstream=` | the same, filtered |
+//! | `GET /api/v1/series?from=&to=&step=&host=\|route=\|upstream=` | requests and 5xx (by code) per step |
+//! | `GET /api/v1/top?from=&to=&by=route\|host\|upstream\|method&limit=` | the keys with the most 5xx |
+//! | `GET /api/v1/error-groups?from=&to=` | application and error-log event groups |
+//! | `GET /api/v1/inputs` | followed files, their counts, parse errors and lag |
+//! | `GET /api/v1/events` | server-sent `update` events when something changed |
+//! | `GET /metrics` | Prometheus text format (OpenMetrics when asked) |
+//! | `GET /`, `GET /assets/{file}` | the dashboard (embedded; strict Content-Security-Policy) |
 //! | `GET /api/v1/alerts?since=&limit=` | `{"active": [...], "alerts": [...]}`: alerts now, and the history (muted ones say why) |
 //! | `GET /api/v1/notifications?since=&limit=` | `{"notifications": [...]}`: what was sent to whom, every attempt |
 //! | `GET /api/v1/silences` | `{"silences": [...]}` with their state |
@@ -17,7 +25,9 @@
 //! | `GET /readyz` | 200 when inputs are open and the store is writable, else 503 with why |
 //!
 //! Every error has one shape: `{"error": {"status": 400, "message": "…"}}`. Times in queries
-//! are RFC 3339 (`2024-03-12T08:00:00Z`) or Unix seconds. Writes need
+//! are RFC 3339 (`2024-03-12T08:00:00Z`) or Unix seconds. The routes are described in
+//! `docs/openapi.json` (a test keeps the two in step). With read tokens configured, every
+//! data route needs `Authorization: Bearer` with one of them (or the admin token). Writes need
 //! `Authorization: Bearer TOKEN` with the admin token of the config: 401 without it or with
 //! a wrong one, 403 when the config sets none.
 //!
@@ -31,8 +41,15 @@
 //! # Ok(()) }
 //! ```
 
+mod assets;
+mod auth;
+mod data;
+
 use std::net::SocketAddr;
 use std::sync::Arc;
+
+pub use assets::CSP;
+pub use data::{IncidentFilter, Scope};
 
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
@@ -55,8 +72,13 @@ pub struct Range {
 pub trait Backend: Send + Sync + 'static {
     /// The report document over `range`.
     fn report(&self, range: Range) -> Result<Value, AppError>;
-    /// Incidents overlapping `range`, newest first, at most `limit`.
-    fn incidents(&self, range: Range, limit: usize) -> Result<Vec<Value>, AppError>;
+    /// Incidents overlapping `range` that pass `filter`, newest first, at most `limit`.
+    fn incidents(
+        &self,
+        range: Range,
+        limit: usize,
+        filter: &IncidentFilter,
+    ) -> Result<Vec<Value>, AppError>;
     /// One incident by id.
     fn incident(&self, id: &str) -> Result<Option<Value>, AppError>;
     /// `Err(why)` while the daemon cannot do its job (no input open, store not writable).
@@ -72,8 +94,30 @@ pub trait Backend: Send + Sync + 'static {
     fn add_silence(&self, body: Value) -> Result<Value, AppError>;
     /// Expires a silence now; returns it.
     fn expire_silence(&self, id: &str) -> Result<Value, AppError>;
-    /// The bearer token writes need; `None`: writes are refused.
-    fn admin_token(&self) -> Option<String>;
+    /// The tokens reads and writes need.
+    fn tokens(&self) -> Tokens;
+    /// Requests and 5xx per bucket of `step` seconds (default: the stored resolution), of
+    /// everything or of one scope: `{"step", "points": [{"t", "requests", "errors_5xx",
+    /// "by_code"}]}`.
+    fn series(&self, range: Range, step: Option<i64>, scope: &Scope) -> Result<Value, AppError>;
+    /// The busiest keys of a kind (`route`, `host`, `upstream`, `method`) with their 5xx.
+    fn top(&self, range: Range, by: &str, limit: usize) -> Result<Value, AppError>;
+    /// Application and error-log event groups seen in `range`.
+    fn error_groups(&self, range: Range) -> Result<Value, AppError>;
+    /// The followed files and their health.
+    fn inputs(&self) -> Result<Value, AppError>;
+    /// A small summary that changes when there is something new to show (for `events`).
+    fn update(&self) -> Value;
+    /// The Prometheus exposition (OpenMetrics when `openmetrics`).
+    fn metrics(&self, openmetrics: bool) -> Result<String, AppError>;
+}
+
+/// Who may read and who may write. No read tokens: reads are open (the API listens on
+/// loopback by default). No admin token: writes are refused.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tokens {
+    pub read: Vec<String>,
+    pub admin: Option<String>,
 }
 
 /// The one error type of the API.
@@ -121,23 +165,54 @@ impl IntoResponse for AppError {
     }
 }
 
-type Shared = Arc<dyn Backend>;
+pub(crate) type Shared = Arc<dyn Backend>;
 
-/// The routes of the API over `state`.
+/// The routes of the API and the dashboard over `state`, at the root.
 pub fn router(state: Shared) -> Router {
-    Router::new()
-        .route("/healthz", get(healthz))
-        .route("/readyz", get(readyz))
-        .route("/api/v1/report", get(report))
-        .route("/api/v1/incidents", get(incidents))
-        .route("/api/v1/incidents/{id}", get(incident))
-        .route("/api/v1/status", get(status))
-        .route("/api/v1/alerts", get(alerts))
-        .route("/api/v1/notifications", get(notifications))
-        .route("/api/v1/silences", get(silences).post(add_silence))
-        .route("/api/v1/silences/{id}", delete(expire_silence))
-        .fallback(not_found)
-        .with_state(state)
+    router_at(state, "")
+}
+
+/// The same under a path prefix (`/faultline`), for a reverse proxy that keeps the prefix;
+/// the bare prefix redirects to the dashboard at `prefix/`.
+pub fn router_at(state: Shared, prefix: &str) -> Router {
+    let prefix = prefix.trim_end_matches('/');
+    let at = |path: &str| format!("{prefix}{path}");
+    let reads = Router::new()
+        .route(&at("/api/v1/report"), get(report))
+        .route(&at("/api/v1/incidents"), get(incidents))
+        .route(&at("/api/v1/incidents/{id}"), get(incident))
+        .route(&at("/api/v1/status"), get(status))
+        .route(&at("/api/v1/series"), get(data::series))
+        .route(&at("/api/v1/top"), get(data::top))
+        .route(&at("/api/v1/error-groups"), get(data::error_groups))
+        .route(&at("/api/v1/inputs"), get(data::inputs))
+        .route(&at("/api/v1/events"), get(data::events))
+        .route(&at("/api/v1/alerts"), get(alerts))
+        .route(&at("/api/v1/notifications"), get(notifications))
+        .route(&at("/api/v1/silences"), get(silences).post(add_silence))
+        .route(&at("/api/v1/silences/{id}"), delete(expire_silence))
+        .route(&at("/metrics"), get(data::metrics))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::reads,
+        ));
+    let mut app = Router::new()
+        .route(&at("/healthz"), get(healthz))
+        .route(&at("/readyz"), get(readyz))
+        .route(&at("/"), get(|| async { assets::file("index.html") }))
+        .route(
+            &at("/assets/{file}"),
+            get(|Path(f): Path<String>| async move { assets::file(&f) }),
+        );
+    if !prefix.is_empty() {
+        // The page's relative URLs need the trailing slash.
+        let to = format!("{prefix}/");
+        app = app.route(
+            prefix,
+            get(move || async move { axum::response::Redirect::permanent(&to) }),
+        );
+    }
+    app.merge(reads).fallback(not_found).with_state(state)
 }
 
 #[derive(Debug, Deserialize)]
@@ -151,7 +226,7 @@ struct RangeQuery {
 const DEFAULT_LIMIT: usize = 100;
 const MAX_LIMIT: usize = 10_000;
 
-fn parse_time(key: &str, v: &str) -> Result<i64, AppError> {
+pub(crate) fn parse_time(key: &str, v: &str) -> Result<i64, AppError> {
     if let Ok(secs) = v.parse::<i64>() {
         return Ok(secs);
     }
@@ -200,7 +275,7 @@ impl RangeQuery {
 }
 
 /// Runs a blocking backend call off the async workers.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     state: Shared,
     f: impl FnOnce(&dyn Backend) -> Result<T, AppError> + Send + 'static,
 ) -> Result<T, AppError> {
@@ -229,9 +304,17 @@ async fn report(
 async fn incidents(
     State(state): State<Shared>,
     Query(q): Query<RangeQuery>,
+    Query(filter): Query<IncidentFilter>,
 ) -> Result<Json<Value>, AppError> {
     let (range, limit) = (q.range()?, q.limit()?);
-    let list = blocking(state, move |b| b.incidents(range, limit)).await?;
+    if let Some(st) = filter.state.as_deref() {
+        if st != "open" && st != "resolved" {
+            return Err(AppError::BadRequest(format!(
+                "state={st:?}: open or resolved"
+            )));
+        }
+    }
+    let list = blocking(state, move |b| b.incidents(range, limit, &filter)).await?;
     Ok(Json(json!({ "incidents": list })))
 }
 
@@ -304,37 +387,12 @@ async fn silences(State(state): State<Shared>) -> Result<Json<Value>, AppError> 
     Ok(Json(blocking(state, |b| b.silences()).await?))
 }
 
-/// Equal without an early exit, so the time taken tells nothing of the token.
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
-fn authorize(state: &Shared, headers: &HeaderMap) -> Result<(), AppError> {
-    let Some(token) = state.admin_token() else {
-        return Err(AppError::Forbidden(
-            "writes are disabled: set alerting.admin_token in the config".into(),
-        ));
-    };
-    let given = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .unwrap_or_default();
-    if same(given.trim().as_bytes(), token.as_bytes()) {
-        Ok(())
-    } else {
-        Err(AppError::Unauthorized(
-            "a valid admin token is needed: Authorization: Bearer TOKEN".into(),
-        ))
-    }
-}
-
 async fn add_silence(
     State(state): State<Shared>,
     headers: HeaderMap,
     body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
 ) -> Result<(StatusCode, Json<Value>), AppError> {
-    authorize(&state, &headers)?;
+    auth::writes(&state, &headers)?;
     let Json(body) = body.map_err(|e| AppError::BadRequest(e.body_text()))?;
     let made = blocking(state, move |b| b.add_silence(body)).await?;
     Ok((StatusCode::CREATED, Json(made)))
@@ -345,7 +403,7 @@ async fn expire_silence(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Result<Json<Value>, AppError> {
-    authorize(&state, &headers)?;
+    auth::writes(&state, &headers)?;
     Ok(Json(blocking(state, move |b| b.expire_silence(&id)).await?))
 }
 
@@ -360,6 +418,16 @@ pub struct Server {
 impl Server {
     /// Serves [`router`] over `backend` on `listener` until [`Server::stop`].
     pub fn start(listener: std::net::TcpListener, backend: Shared) -> std::io::Result<Server> {
+        Server::start_at(listener, backend, "")
+    }
+
+    /// The same under a path prefix (see [`router_at`]).
+    pub fn start_at(
+        listener: std::net::TcpListener,
+        backend: Shared,
+        prefix: &str,
+    ) -> std::io::Result<Server> {
+        let app = router_at(backend, prefix);
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
         let runtime = tokio::runtime::Builder::new_current_thread()
@@ -373,7 +441,7 @@ impl Server {
             .spawn(move || {
                 runtime.block_on(async move {
                     let listener = tokio::net::TcpListener::from_std(listener)?;
-                    axum::serve(listener, router(backend))
+                    axum::serve(listener, app)
                         .with_graceful_shutdown(async {
                             let _ = stopped.await;
                         })

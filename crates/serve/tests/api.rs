@@ -5,7 +5,9 @@ use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use faultline_serve::{router, AppError, Backend, Range, Server};
+use faultline_serve::{
+    router, router_at, AppError, Backend, IncidentFilter, Range, Scope, Server, Tokens,
+};
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
 use tower::ServiceExt;
@@ -15,7 +17,9 @@ struct Fake {
     ranges: Mutex<Vec<Range>>,
     not_ready: Option<String>,
     token: Option<String>,
+    read: Vec<String>,
     silences: Mutex<Vec<Value>>,
+    scopes: Mutex<Vec<(Option<i64>, Scope)>>,
 }
 
 impl Backend for Fake {
@@ -23,10 +27,19 @@ impl Backend for Fake {
         self.ranges.lock().unwrap().push(range);
         Ok(json!({"version": 1, "incidents": []}))
     }
-    fn incidents(&self, range: Range, limit: usize) -> Result<Vec<Value>, AppError> {
+    fn incidents(
+        &self,
+        range: Range,
+        limit: usize,
+        filter: &IncidentFilter,
+    ) -> Result<Vec<Value>, AppError> {
         self.ranges.lock().unwrap().push(range);
         Ok((0..limit.min(3))
-            .map(|i| json!({"id": format!("inc-{i}")}))
+            .map(|i| {
+                json!({"id": format!("inc-{i}"), "state": if i == 0 { "open" } else { "resolved" },
+                       "diagnosis": {"cause": "upstream_down"}, "scope": {"hosts": ["a"], "routes": [], "upstreams": []}})
+            })
+            .filter(|v| filter.keeps(v))
             .collect())
     }
     fn incident(&self, id: &str) -> Result<Option<Value>, AppError> {
@@ -66,8 +79,34 @@ impl Backend for Fake {
             .cloned()
             .ok_or_else(|| AppError::NotFound(format!("no silence {id:?}")))
     }
-    fn admin_token(&self) -> Option<String> {
-        self.token.clone()
+    fn tokens(&self) -> Tokens {
+        Tokens {
+            read: self.read.clone(),
+            admin: self.token.clone(),
+        }
+    }
+    fn series(&self, _: Range, step: Option<i64>, scope: &Scope) -> Result<Value, AppError> {
+        self.scopes.lock().unwrap().push((step, scope.clone()));
+        Ok(json!({"step": step.unwrap_or(10), "points": []}))
+    }
+    fn top(&self, _: Range, by: &str, limit: usize) -> Result<Value, AppError> {
+        Ok(json!({"by": by, "items": [], "limit": limit}))
+    }
+    fn error_groups(&self, _: Range) -> Result<Value, AppError> {
+        Ok(json!({"error_groups": []}))
+    }
+    fn inputs(&self) -> Result<Value, AppError> {
+        Ok(json!({"inputs": []}))
+    }
+    fn update(&self) -> Value {
+        json!({"commits": 1})
+    }
+    fn metrics(&self, openmetrics: bool) -> Result<String, AppError> {
+        Ok(if openmetrics {
+            "# TYPE up gauge\nup 1\n# EOF\n".into()
+        } else {
+            "up 1\n".into()
+        })
     }
 }
 
@@ -246,4 +285,226 @@ fn a_real_socket_serves_until_stopped() {
     let addr = server.addr();
     server.stop();
     assert!(std::net::TcpStream::connect(addr).is_err());
+}
+
+async fn send_raw(
+    app: axum::Router,
+    req: Request<Body>,
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let res = app.oneshot(req).await.unwrap();
+    let (status, headers) = (res.status(), res.headers().clone());
+    let streaming = headers
+        .get("content-type")
+        .is_some_and(|v| v.as_bytes().starts_with(b"text/event-stream"));
+    if streaming {
+        // A live stream does not end: its first event is enough.
+        let mut body = res.into_body();
+        let frame = body.frame().await.unwrap().unwrap();
+        return (status, headers, frame.into_data().unwrap().to_vec());
+    }
+    let bytes = res.into_body().collect().await.unwrap().to_bytes().to_vec();
+    (status, headers, bytes)
+}
+
+#[tokio::test]
+async fn events_stream_an_update_at_once() {
+    let (st, h, first) = send_raw(router(Arc::new(Fake::default())), req("/api/v1/events")).await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(h["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/event-stream"));
+    let text = String::from_utf8(first).unwrap();
+    assert!(
+        text.contains("event: update") && text.contains("\"commits\":1"),
+        "{text}"
+    );
+}
+
+fn req(uri: &str) -> Request<Body> {
+    Request::get(uri).body(Body::empty()).unwrap()
+}
+
+#[tokio::test]
+async fn incidents_filter_by_state_and_cause() {
+    let fake = Arc::new(Fake::default());
+    let (_, body) = get(fake.clone(), "/api/v1/incidents?state=open").await;
+    assert_eq!(body["incidents"].as_array().unwrap().len(), 1);
+    let (_, body) = get(fake.clone(), "/api/v1/incidents?cause=tls_failure").await;
+    assert_eq!(body["incidents"].as_array().unwrap().len(), 0);
+    let (st, _) = get(fake, "/api/v1/incidents?state=closed").await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn series_take_one_scope_and_a_step() {
+    let fake = Arc::new(Fake::default());
+    let (st, _) = get(fake.clone(), "/api/v1/series?route=/api/x&step=60").await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(
+        fake.scopes.lock().unwrap()[0],
+        (Some(60), Scope::Route("/api/x".into()))
+    );
+    let (st, _) = get(fake.clone(), "/api/v1/series?route=/a&host=b").await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    let (st, _) = get(fake.clone(), "/api/v1/series?step=0").await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    let (st, _) = get(fake, "/api/v1/top?by=cookie").await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn with_read_tokens_every_data_route_needs_one_but_health_does_not() {
+    let fake = Arc::new(Fake {
+        read: vec!["r3ad".into()],
+        token: Some("adm1n".into()),
+        ..Fake::default()
+    });
+    for uri in [
+        "/api/v1/report",
+        "/api/v1/incidents",
+        "/api/v1/alerts",
+        "/metrics",
+        "/api/v1/series",
+    ] {
+        let (st, _, _) = send_raw(router(fake.clone()), req(uri)).await;
+        assert_eq!(st, StatusCode::UNAUTHORIZED, "{uri}");
+        for token in ["r3ad", "adm1n"] {
+            let r = Request::get(uri)
+                .header("authorization", format!("Bearer {token}"))
+                .body(Body::empty())
+                .unwrap();
+            let (st, _, _) = send_raw(router(fake.clone()), r).await;
+            assert_eq!(st, StatusCode::OK, "{uri} with {token}");
+        }
+    }
+    let (st, _, _) = send_raw(router(fake.clone()), req("/healthz")).await;
+    assert_eq!(st, StatusCode::OK);
+    // A read token does not write.
+    let r = Request::post("/api/v1/silences")
+        .header("authorization", "Bearer r3ad")
+        .header("content-type", "application/json")
+        .body(Body::from(r#"{"matchers": ["a=\"b\""]}"#))
+        .unwrap();
+    assert_eq!(send_raw(router(fake), r).await.0, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn the_dashboard_is_served_with_a_strict_policy() {
+    let (st, h, body) = send_raw(router(Arc::new(Fake::default())), req("/")).await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(h["content-type"].to_str().unwrap().starts_with("text/html"));
+    let csp = h["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    assert!(String::from_utf8_lossy(&body).contains("assets/app.js"));
+    let (st, h, _) = send_raw(router(Arc::new(Fake::default())), req("/assets/app.js")).await;
+    assert_eq!(st, StatusCode::OK);
+    assert!(h["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/javascript"));
+    let (st, _, _) = send_raw(router(Arc::new(Fake::default())), req("/assets/../lib.rs")).await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn under_a_prefix_everything_moves_and_the_bare_prefix_redirects() {
+    let app = || router_at(Arc::new(Fake::default()), "/faultline");
+    let (st, h, _) = send_raw(app(), req("/faultline")).await;
+    assert_eq!(st, StatusCode::PERMANENT_REDIRECT);
+    assert_eq!(h["location"], "/faultline/");
+    assert_eq!(send_raw(app(), req("/faultline/")).await.0, StatusCode::OK);
+    assert_eq!(
+        send_raw(app(), req("/faultline/api/v1/status")).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(
+        send_raw(app(), req("/api/v1/status")).await.0,
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn metrics_speak_openmetrics_when_asked() {
+    let app = || router(Arc::new(Fake::default()));
+    let (_, h, _) = send_raw(app(), req("/metrics")).await;
+    assert!(h["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("text/plain; version=0.0.4"));
+    let r = Request::get("/metrics")
+        .header("accept", "application/openmetrics-text; version=1.0.0")
+        .body(Body::empty())
+        .unwrap();
+    let (_, h, body) = send_raw(app(), r).await;
+    assert!(h["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/openmetrics-text"));
+    assert!(String::from_utf8_lossy(&body).ends_with("# EOF\n"));
+}
+
+/// (method, path) of every route `router_at` registers, read from its source.
+fn implemented() -> std::collections::BTreeSet<(String, String)> {
+    let src = include_str!("../src/lib.rs");
+    let body = &src[src.find("pub fn router_at").unwrap()..];
+    let body = &body[..body.find("\n}\n").unwrap()];
+    let mut out = std::collections::BTreeSet::new();
+    for part in body.split(".route(").skip(1) {
+        let Some(start) = part.find("at(\"") else {
+            continue;
+        };
+        let path = &part[start + 4..];
+        let path = &path[..path.find('"').unwrap()];
+        for m in ["get(", "post(", "delete("] {
+            if part.contains(m) {
+                out.insert((m.trim_end_matches('(').to_string(), path.to_string()));
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_openapi_document_lists_every_route_and_each_answers_as_documented() {
+    let doc: Value = serde_json::from_str(include_str!("../../../docs/openapi.json")).unwrap();
+    let mut documented = std::collections::BTreeSet::new();
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap() {
+            documented.insert((method.clone(), path.clone()));
+            let uri = path.replace("{id}", "inc-1").replace("{file}", "app.js");
+            let mut r = Request::builder()
+                .method(method.to_uppercase().as_str())
+                .uri(&uri)
+                .header("authorization", "Bearer adm1n");
+            let body = if method == "post" {
+                r = r.header("content-type", "application/json");
+                Body::from(r#"{"matchers": ["a=\"b\""], "duration": "1h"}"#)
+            } else {
+                Body::empty()
+            };
+            let fake = Arc::new(Fake {
+                token: Some("adm1n".into()),
+                ..Fake::default()
+            });
+            if method == "delete" {
+                fake.silences.lock().unwrap().push(json!({"id": "inc-1"}));
+            }
+            let (st, _, _) = send_raw(router(fake), r.body(body).unwrap()).await;
+            let codes = op["responses"].as_object().unwrap();
+            assert!(
+                codes.contains_key(st.as_str()),
+                "{method} {path} answered {st}, documented {:?}",
+                codes.keys().collect::<Vec<_>>()
+            );
+        }
+    }
+    assert_eq!(
+        documented,
+        implemented(),
+        "docs/openapi.json and router_at differ"
+    );
 }

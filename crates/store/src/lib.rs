@@ -85,6 +85,15 @@ pub use write::Store;
 
 pub use faultline_aggregate::Summary;
 
+/// The kinds of keys rollups are kept for (`rollup_key.kind`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    Route = 0,
+    Host = 1,
+    Upstream = 2,
+    Method = 3,
+}
+
 /// One resolution of the rollups and how long it is kept, e.g. 10 s for a day and 60 s for
 /// 30 days.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

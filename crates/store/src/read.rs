@@ -7,7 +7,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use crate::error::{Context, StoreError};
 use crate::write::{HOST, METHOD, ROUTE, UPSTREAM};
-use crate::{schema, InputRow, StoredFinding, StoredGroup, StoredIncident, Tier};
+use crate::{schema, InputRow, KeyKind, StoredFinding, StoredGroup, StoredIncident, Tier};
 
 /// One point of a timeline: (bucket start, status code, requests).
 pub type StatusCount = (i64, u16, u64);
@@ -21,6 +21,9 @@ pub struct Reader {
     path: PathBuf,
     tiers: Vec<Tier>,
 }
+
+/// (bucket, requests, 5xx) of one key.
+pub type KeyPoint = (i64, u64, u64);
 
 impl Reader {
     /// Opens an existing store read-only. `tiers` are the ones the writer was configured
@@ -203,6 +206,38 @@ impl Reader {
         let rows = stmt
             .query_map(params![res, from, to], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get::<_, i64>(2)? as u64))
+            })
+            .ctx(&self.path, what)?;
+        let points = rows.collect::<Result<_, _>>().ctx(&self.path, what)?;
+        Ok((res, points))
+    }
+
+    /// Requests and 5xx per bucket of one key (a route, host, upstream or method) with
+    /// `from <= bucket < to`, ordered, and the resolution of the tier they come from.
+    pub fn key_timeline(
+        &self,
+        from: i64,
+        to: i64,
+        kind: KeyKind,
+        name: &str,
+    ) -> Result<(i64, Vec<KeyPoint>), StoreError> {
+        let what = "read a key's timeline";
+        let tx = self.conn.unchecked_transaction().ctx(&self.path, what)?;
+        let res = self.tier_for(from)?.res_secs;
+        let mut stmt = tx
+            .prepare_cached(
+                "SELECT bucket, requests, errors FROM rollup_key
+                 WHERE res = ?1 AND kind = ?2 AND name = ?3 AND bucket >= ?4 AND bucket < ?5
+                 ORDER BY bucket",
+            )
+            .ctx(&self.path, what)?;
+        let rows = stmt
+            .query_map(params![res, kind as i64, name, from, to], |r| {
+                Ok((
+                    r.get(0)?,
+                    r.get::<_, i64>(1)? as u64,
+                    r.get::<_, i64>(2)? as u64,
+                ))
             })
             .ctx(&self.path, what)?;
         let points = rows.collect::<Result<_, _>>().ctx(&self.path, what)?;

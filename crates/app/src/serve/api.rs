@@ -5,13 +5,15 @@ use std::sync::{Arc, Mutex};
 
 use faultline_aggregate::Timeline;
 use faultline_alert::alert::Alert;
-use faultline_serve::{AppError, Backend, Range};
+use faultline_serve::{AppError, Backend, IncidentFilter, Range, Scope, Tokens};
 use faultline_store::{AlertDb, Reader, StoreError};
 use serde_json::{json, Value};
 
 use crate::report::{self, Report, Window};
 use crate::serve::alerting::api as alert_api;
+use crate::serve::metrics::Counters;
 use crate::serve::telemetry::Sink;
+use crate::serve::views;
 
 /// Shared between the engine loop and the HTTP thread.
 #[derive(Debug)]
@@ -23,7 +25,9 @@ pub struct Api {
     pub alert_db: Mutex<AlertDb>,
     /// Pending and firing alerts, as of the last tick.
     pub active: Arc<Mutex<Vec<Alert>>>,
-    pub admin_token: Arc<Mutex<Option<String>>>,
+    pub tokens: Arc<Mutex<Tokens>>,
+    /// What `/metrics` counts (updated by every commit).
+    pub counters: Arc<Mutex<Counters>>,
 }
 
 fn internal(e: StoreError) -> AppError {
@@ -112,16 +116,26 @@ impl Backend for Api {
         self.report_value(range).map_err(internal)
     }
 
-    fn incidents(&self, range: Range, limit: usize) -> Result<Vec<Value>, AppError> {
+    fn incidents(
+        &self,
+        range: Range,
+        limit: usize,
+        filter: &IncidentFilter,
+    ) -> Result<Vec<Value>, AppError> {
         let reader = self.reader.lock().expect("not poisoned");
-        let list = reader
-            .incidents(
-                range.from.unwrap_or(i64::MIN),
-                range.to.unwrap_or(i64::MAX),
-                limit,
-            )
-            .map_err(internal)?;
-        Ok(list.iter().map(|i| parse(&i.body)).collect())
+        let (from, to) = (range.from.unwrap_or(i64::MIN), range.to.unwrap_or(i64::MAX));
+        if *filter == IncidentFilter::default() {
+            let list = reader.incidents(from, to, limit).map_err(internal)?;
+            return Ok(list.iter().map(|i| parse(&i.body)).collect());
+        }
+        // Filters look inside the bodies: read every incident of the range, keep `limit`.
+        let list = reader.incidents(from, to, usize::MAX).map_err(internal)?;
+        Ok(list
+            .iter()
+            .map(|i| parse(&i.body))
+            .filter(|v| filter.keeps(v))
+            .take(limit)
+            .collect())
     }
 
     fn incident(&self, id: &str) -> Result<Option<Value>, AppError> {
@@ -177,7 +191,67 @@ impl Backend for Api {
         alert_api::expire_silence(&mut self.alert_db.lock().expect("not poisoned"), id)
     }
 
-    fn admin_token(&self) -> Option<String> {
-        self.admin_token.lock().expect("not poisoned").clone()
+    fn tokens(&self) -> Tokens {
+        self.tokens.lock().expect("not poisoned").clone()
+    }
+
+    fn series(&self, range: Range, step: Option<i64>, scope: &Scope) -> Result<Value, AppError> {
+        views::series(
+            &self.reader.lock().expect("not poisoned"),
+            range,
+            step,
+            scope,
+        )
+    }
+
+    fn top(&self, range: Range, by: &str, limit: usize) -> Result<Value, AppError> {
+        views::top(&self.reader.lock().expect("not poisoned"), range, by, limit)
+    }
+
+    fn error_groups(&self, range: Range) -> Result<Value, AppError> {
+        let reader = self.reader.lock().expect("not poisoned");
+        let (from, to) = views::bounds(&reader, range)?;
+        let list: Vec<Value> = reader
+            .groups(from, to)
+            .map_err(internal)?
+            .iter()
+            .map(|g| parse(&g.body))
+            .collect();
+        Ok(json!({ "error_groups": list }))
+    }
+
+    fn inputs(&self) -> Result<Value, AppError> {
+        views::inputs(
+            &self.reader.lock().expect("not poisoned"),
+            &self.sink.figures(),
+        )
+    }
+
+    fn update(&self) -> Value {
+        let f = self.sink.figures();
+        let open: u64 = self
+            .counters
+            .lock()
+            .expect("not poisoned")
+            .open_incidents
+            .values()
+            .sum();
+        let active = self.active.lock().expect("not poisoned");
+        let firing = active
+            .iter()
+            .filter(|a| a.state == faultline_alert::alert::State::Firing)
+            .count();
+        json!({"commits": f.commits, "open_incidents": open, "firing_alerts": firing})
+    }
+
+    fn metrics(&self, openmetrics: bool) -> Result<String, AppError> {
+        let active = self.active.lock().expect("not poisoned").clone();
+        let counters = self.counters.lock().expect("not poisoned");
+        Ok(crate::serve::metrics::render(
+            &counters,
+            &self.sink.figures(),
+            &active,
+            openmetrics,
+        ))
     }
 }

@@ -35,6 +35,10 @@ pub struct RawServe {
     pub lateness: Option<Spanned<String>>,
     pub partial_line_flush: Option<Spanned<String>>,
     pub start_at: Option<Spanned<String>>,
+    /// Tokens that may read the API (`{ env = … }` or `{ file = … }` each).
+    pub read_tokens: Option<Spanned<Vec<alert_config::RawSecret>>>,
+    /// A path prefix for the API and dashboard (`/faultline`), behind a reverse proxy.
+    pub base_path: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -80,6 +84,10 @@ pub struct ServePlan {
     /// The shared options: global formats, filters, routes, signatures.
     pub analysis: Plan,
     pub alerting: AlertPlan,
+    /// Tokens that may read the API; empty: reads are open.
+    pub read_tokens: Vec<String>,
+    /// `""` or `/prefix` without a trailing slash.
+    pub base_path: String,
     pub user_formats: Vec<AccessParser>,
 }
 
@@ -249,6 +257,37 @@ pub fn load(file: &Path) -> Result<ServePlan, Vec<String>> {
         &listen.to_string(),
         &alert_config::base_dir(file),
     );
+    let mut read_tokens = Vec::new();
+    if let Some(list) = &s.read_tokens {
+        for (i, t) in list.get_ref().iter().enumerate() {
+            match alert_config::secret(t, &alert_config::base_dir(file)) {
+                Ok(v) => read_tokens.push(v),
+                Err(e) => errors.at(list, &format!("serve.read_tokens[{i}]"), e),
+            }
+        }
+    }
+    let base_path = match &s.base_path {
+        None => String::new(),
+        Some(v) => {
+            let p = v.get_ref().trim_end_matches('/');
+            let ok = p.is_empty()
+                || (p.starts_with('/')
+                    && p[1..].split('/').all(|seg| {
+                        !seg.is_empty()
+                            && seg
+                                .chars()
+                                .all(|c| c.is_ascii_alphanumeric() || "-_.~".contains(c))
+                    }));
+            if !ok {
+                errors.at(
+                    v,
+                    "serve.base_path",
+                    format!("{:?}: a path like /faultline", v.get_ref()),
+                );
+            }
+            p.to_string()
+        }
+    };
     match (errors.list.is_empty(), analysis) {
         (true, Some(analysis)) => Ok(ServePlan {
             listen,
@@ -262,6 +301,8 @@ pub fn load(file: &Path) -> Result<ServePlan, Vec<String>> {
             sources,
             analysis,
             alerting,
+            read_tokens,
+            base_path,
             user_formats,
         }),
         _ => Err(errors.list),

@@ -128,6 +128,8 @@ pub struct Live {
     alert_keys: FxHashMap<u64, String>,
     /// The wall clock (ms since the epoch) at start.
     started_wall: i64,
+    /// What `/metrics` counts.
+    counters: Arc<std::sync::Mutex<crate::serve::metrics::Counters>>,
 }
 
 fn to_store(c: &Checkpoint) -> FileCheckpoint {
@@ -238,6 +240,7 @@ impl Live {
             alert_db,
             alert_keys: FxHashMap::default(),
             started_wall: wall,
+            counters: Arc::default(),
         })
     }
 
@@ -541,6 +544,7 @@ impl Live {
             self.stored_findings.clear();
             return Err(e);
         }
+        self.count(&buckets);
         // Closed incidents are final once stored and once the other logs were read past
         // them: then the detector forgets them.
         let (closed, ended) = self.engine.take_closed(self.logs_read_until(now_ms));

@@ -11,7 +11,9 @@ pub mod alerting;
 pub mod api;
 pub mod config;
 pub mod live;
+pub mod metrics;
 pub mod telemetry;
+pub mod views;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -98,13 +100,14 @@ pub fn run(args: &ServeArgs) -> Result<u8, Fatal> {
         followed: followed.clone(),
         alert_db: Mutex::new(AlertDb::open(store.path()).map_err(|e| unusable(e.to_string()))?),
         active: Arc::new(Mutex::new(Vec::new())),
-        admin_token: Arc::new(Mutex::new(plan.alerting.admin_token.clone())),
+        tokens: Arc::new(Mutex::new(tokens_of(&plan))),
+        counters: Arc::new(Mutex::new(metrics::Counters::default())),
     });
     let (stop, reload) = signals()?;
     let listener = std::net::TcpListener::bind(plan.listen)
         .map_err(|e| unusable(format!("serve.listen {}: {e}", plan.listen)))?;
-    let mut server =
-        Server::start(listener, api.clone()).map_err(|e| unusable(format!("HTTP: {e}")))?;
+    let mut server = Server::start_at(listener, api.clone(), &plan.base_path)
+        .map_err(|e| unusable(format!("HTTP: {e}")))?;
     sink.emit(&SelfEvent::Notice(format!(
         "serving http://{}/ with state in {}",
         server.addr(),
@@ -112,6 +115,7 @@ pub fn run(args: &ServeArgs) -> Result<u8, Fatal> {
     )));
     let mut delivery = start_delivery(&plan, &store, &sink)?;
     let mut live = Live::new(plan, store, wall_ms()).map_err(|e| unusable(e.to_string()))?;
+    live.set_counters(api.counters.clone());
     let started = Instant::now();
     let now_ms = || started.elapsed().as_millis() as u64;
     let (mut next_tick, mut next_retain) = (0u64, 0u64);
@@ -151,6 +155,14 @@ pub fn run(args: &ServeArgs) -> Result<u8, Fatal> {
     }
     sink.emit(&SelfEvent::Notice("stopped".into()));
     Ok(0)
+}
+
+/// Who may read and write the API.
+fn tokens_of(plan: &config::ServePlan) -> faultline_serve::Tokens {
+    faultline_serve::Tokens {
+        read: plan.read_tokens.clone(),
+        admin: plan.alerting.admin_token.clone(),
+    }
 }
 
 /// The delivery thread, when the config names receivers.
@@ -201,7 +213,7 @@ fn tick(live: &mut Live, now: u64, sink: &Sink, delivery: Option<&Delivery>, api
         Err(e) => sink.emit(&SelfEvent::CommitFailed(e.to_string())),
     }
     *api.active.lock().expect("not poisoned") = live.active_alerts();
-    *api.admin_token.lock().expect("not poisoned") = live.plan().alerting.admin_token.clone();
+    *api.tokens.lock().expect("not poisoned") = tokens_of(live.plan());
     let db = live.store().path().to_path_buf();
     let mut wal = db.clone().into_os_string();
     wal.push("-wal");
@@ -241,7 +253,7 @@ fn reload_config(
     match std::net::TcpListener::bind(listen) {
         Ok(l) => {
             server.stop();
-            match Server::start(l, api.clone()) {
+            match Server::start_at(l, api.clone(), &live.plan().base_path) {
                 Ok(s) => s,
                 Err(e) => {
                     panic!("HTTP: cannot serve on {listen} after stopping the old listener: {e}")

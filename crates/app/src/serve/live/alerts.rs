@@ -10,6 +10,29 @@ use crate::serve::alerting::{degraded_fact, incident_fact, InputNow};
 use crate::serve::telemetry::{SelfEvent, Telemetry};
 
 impl Live {
+    /// Shares the counters `/metrics` shows.
+    pub fn set_counters(
+        &mut self,
+        counters: std::sync::Arc<std::sync::Mutex<crate::serve::metrics::Counters>>,
+    ) {
+        self.counters = counters;
+    }
+
+    /// Counts a committed tick for `/metrics`: its rollups and the open incidents by cause.
+    pub(super) fn count(&self, buckets: &[(i64, Summary)]) {
+        let mut open = std::collections::BTreeMap::new();
+        for (_, body) in self.stored.values() {
+            let v: serde_json::Value = serde_json::from_str(body).unwrap_or_default();
+            if v["state"] == "open" {
+                let cause = v["diagnosis"]["cause"].as_str().unwrap_or("unknown");
+                *open.entry(cause.to_string()).or_default() += 1;
+            }
+        }
+        let mut c = self.counters.lock().expect("not poisoned");
+        c.add(buckets);
+        c.open_incidents = open;
+    }
+
     /// The maintenance window a scope was in at `start` (event seconds), if any.
     pub(super) fn window_at(&self, scope: &crate::report::Scope, start: i64) -> Option<String> {
         let mut labels = faultline_alert::Labels::new();

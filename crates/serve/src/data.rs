@@ -1,0 +1,222 @@
+//! The data routes beyond the report: incidents with filters, time series, top keys, error
+//! groups, inputs, live updates (server-sent events) and the Prometheus exposition.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::{Query, State};
+use axum::http::{header, HeaderMap, HeaderValue};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::Deserialize;
+use serde_json::Value;
+
+use crate::{blocking, parse_time, AppError, Range, Shared};
+
+/// Which incidents to list; every field given must match.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct IncidentFilter {
+    /// `open` or `resolved`.
+    pub state: Option<String>,
+    pub cause: Option<String>,
+    pub host: Option<String>,
+    pub route: Option<String>,
+    pub upstream: Option<String>,
+}
+
+impl IncidentFilter {
+    /// Whether an incident (the contract's object) passes.
+    pub fn keeps(&self, inc: &Value) -> bool {
+        let has = |list: &str, want: &Option<String>| {
+            want.as_ref().is_none_or(|w| {
+                inc["scope"][list]
+                    .as_array()
+                    .is_some_and(|a| a.iter().any(|v| v.as_str() == Some(w.as_str())))
+            })
+        };
+        self.state
+            .as_ref()
+            .is_none_or(|s| inc["state"] == s.as_str())
+            && self
+                .cause
+                .as_ref()
+                .is_none_or(|c| inc["diagnosis"]["cause"] == c.as_str())
+            && has("hosts", &self.host)
+            && has("routes", &self.route)
+            && has("upstreams", &self.upstream)
+    }
+}
+
+/// One key to narrow a time series to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    All,
+    Host(String),
+    Route(String),
+    Upstream(String),
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct SeriesQuery {
+    from: Option<String>,
+    to: Option<String>,
+    step: Option<String>,
+    host: Option<String>,
+    route: Option<String>,
+    upstream: Option<String>,
+}
+
+fn range(from: &Option<String>, to: &Option<String>) -> Result<Range, AppError> {
+    let from = from.as_deref().map(|v| parse_time("from", v)).transpose()?;
+    let to = to.as_deref().map(|v| parse_time("to", v)).transpose()?;
+    if let (Some(f), Some(t)) = (from, to) {
+        if f >= t {
+            return Err(AppError::BadRequest(format!(
+                "from ({f}) must be before to ({t})"
+            )));
+        }
+    }
+    Ok(Range { from, to })
+}
+
+pub(crate) async fn series(
+    State(state): State<Shared>,
+    Query(q): Query<SeriesQuery>,
+) -> Result<Json<Value>, AppError> {
+    let range = range(&q.from, &q.to)?;
+    let step = match q.step.as_deref() {
+        None => None,
+        Some(s) => match s.parse::<i64>() {
+            Ok(n) if (1..=86_400 * 31).contains(&n) => Some(n),
+            _ => {
+                return Err(AppError::BadRequest(format!(
+                    "step={s:?}: seconds from 1 to 2678400"
+                )))
+            }
+        },
+    };
+    let scope = match (q.host, q.route, q.upstream) {
+        (None, None, None) => Scope::All,
+        (Some(h), None, None) => Scope::Host(h),
+        (None, Some(r), None) => Scope::Route(r),
+        (None, None, Some(u)) => Scope::Upstream(u),
+        _ => {
+            return Err(AppError::BadRequest(
+                "give at most one of host, route and upstream".into(),
+            ))
+        }
+    };
+    Ok(Json(
+        blocking(state, move |b| b.series(range, step, &scope)).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct TopQuery {
+    from: Option<String>,
+    to: Option<String>,
+    by: Option<String>,
+    limit: Option<String>,
+}
+
+pub(crate) async fn top(
+    State(state): State<Shared>,
+    Query(q): Query<TopQuery>,
+) -> Result<Json<Value>, AppError> {
+    let range = range(&q.from, &q.to)?;
+    let by = q.by.unwrap_or_else(|| "route".into());
+    if !matches!(by.as_str(), "route" | "host" | "upstream" | "method") {
+        return Err(AppError::BadRequest(format!(
+            "by={by:?}: route, host, upstream or method"
+        )));
+    }
+    let limit = match q.limit.as_deref() {
+        None => 10,
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=1000).contains(n))
+            .ok_or_else(|| AppError::BadRequest(format!("limit={v:?}: a number from 1 to 1000")))?,
+    };
+    Ok(Json(
+        blocking(state, move |b| b.top(range, &by, limit)).await?,
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct FromTo {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+pub(crate) async fn error_groups(
+    State(state): State<Shared>,
+    Query(q): Query<FromTo>,
+) -> Result<Json<Value>, AppError> {
+    let range = range(&q.from, &q.to)?;
+    Ok(Json(blocking(state, move |b| b.error_groups(range)).await?))
+}
+
+pub(crate) async fn inputs(State(state): State<Shared>) -> Result<Json<Value>, AppError> {
+    Ok(Json(blocking(state, |b| b.inputs()).await?))
+}
+
+/// How often the live stream looks for a change.
+const EVENT_POLL: Duration = Duration::from_millis(500);
+
+/// `GET /api/v1/events`: an `update` event (the daemon's summary: commits, open incidents,
+/// firing alerts) whenever it changes, so a page refreshes without polling.
+pub(crate) async fn events(
+    State(state): State<Shared>,
+) -> Sse<impl futures_core::Stream<Item = Result<Event, Infallible>>> {
+    let stream = async_stream(state);
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+}
+
+fn async_stream(state: Shared) -> impl futures_core::Stream<Item = Result<Event, Infallible>> {
+    futures_util::stream::unfold((state, Value::Null), |(state, last)| async move {
+        loop {
+            let now = {
+                let s = state.clone();
+                tokio::task::spawn_blocking(move || s.update())
+                    .await
+                    .unwrap_or(Value::Null)
+            };
+            if now != last && !now.is_null() {
+                let ev = Event::default().event("update").data(now.to_string());
+                return Some((Ok(ev), (state, now)));
+            }
+            tokio::time::sleep(EVENT_POLL).await;
+        }
+    })
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct MetricsQuery {
+    format: Option<String>,
+}
+
+/// `GET /metrics`: the Prometheus text format, or OpenMetrics when the scraper asks for it
+/// (`Accept: application/openmetrics-text`) or `?format=openmetrics`.
+pub(crate) async fn metrics(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Query(q): Query<MetricsQuery>,
+) -> Result<Response, AppError> {
+    let open = q.format.as_deref() == Some("openmetrics")
+        || headers
+            .get(header::ACCEPT)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.contains("application/openmetrics-text"));
+    let body = blocking(state, move |b| b.metrics(open)).await?;
+    let kind = if open {
+        "application/openmetrics-text; version=1.0.0; charset=utf-8"
+    } else {
+        "text/plain; version=0.0.4; charset=utf-8"
+    };
+    let mut r = body.into_response();
+    r.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
+    Ok(r)
+}
