@@ -1,0 +1,106 @@
+"""`/metrics` as Prometheus users meet it: `promtool check metrics` (Debian's prometheus
+package) accepts the exposition, and a real Prometheus scrapes a running `faultline serve`
+fed with the bundled example logs and answers queries over what it scraped."""
+
+import json
+import os
+import shutil
+import subprocess
+import time
+import urllib.parse
+import urllib.request
+
+import pytest
+
+from helpers import EXAMPLES
+from test_serve import Daemon, config, free_port
+
+
+def need(name):
+    path = shutil.which(name)
+    if path is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{name} is not installed (CI installs Debian's prometheus package)")
+        pytest.skip(f"{name} is not installed")
+    return path
+
+
+@pytest.fixture
+def daemon(faultline, tmp_path):
+    logs = {n: tmp_path / n for n in ("access.log", "error.log")}
+    for n, p in logs.items():
+        p.write_bytes((EXAMPLES / n).read_bytes())
+    cfg, port = config(tmp_path, [([str(logs["access.log"])], None),
+                                  ([str(logs["error.log"])], "error")])
+    d = Daemon(faultline, cfg, port)
+    d.wait_ready()
+    want = sum(1 for _ in open(logs["access.log"], "rb"))
+    d.wait_for("every line counted", lambda: d.totals()["requests"] == want)
+    yield d
+    d.proc.kill()
+    d.proc.wait()
+
+
+def scrape(port, accept=None):
+    req = urllib.request.Request(f"http://127.0.0.1:{port}/metrics")
+    if accept:
+        req.add_header("Accept", accept)
+    with urllib.request.urlopen(req, timeout=5) as r:
+        return r.headers["content-type"], r.read().decode()
+
+
+def test_promtool_accepts_the_exposition_and_counts_match_the_report(daemon):
+    promtool = need("promtool")
+    kind, text = scrape(daemon.port)
+    assert kind.startswith("text/plain; version=0.0.4")
+    check = subprocess.run([promtool, "check", "metrics"], input=text.encode(),
+                           capture_output=True, timeout=30)
+    assert check.returncode == 0, check.stdout.decode() + check.stderr.decode()
+    totals = daemon.totals()
+    for code, n in totals["by_status"].items():
+        assert f'faultline_http_requests_total{{code="{int(code)}"}} {n}' in text, code
+    assert "faultline_http_request_duration_seconds_bucket{route=" in text
+    assert 'faultline_input_lines_read_total{input="' in text
+    kind, om = scrape(daemon.port, "application/openmetrics-text; version=1.0.0")
+    assert kind.startswith("application/openmetrics-text")
+    assert om.endswith("# EOF\n")
+
+
+def test_a_real_prometheus_scrapes_it(daemon, tmp_path):
+    prometheus = need("prometheus")
+    port = free_port()
+    (tmp_path / "prom.yml").write_text(
+        "global:\n  scrape_interval: 1s\n"
+        "scrape_configs:\n  - job_name: faultline\n"
+        f"    static_configs:\n      - targets: ['127.0.0.1:{daemon.port}']\n")
+    proc = subprocess.Popen(
+        [prometheus, f"--config.file={tmp_path / 'prom.yml'}",
+         f"--storage.tsdb.path={tmp_path / 'tsdb'}", f"--web.listen-address=127.0.0.1:{port}"],
+        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+        stderr=open(tmp_path / "prom.err", "wb"))
+
+    def query(q):
+        url = f"http://127.0.0.1:{port}/api/v1/query?" + urllib.parse.urlencode({"query": q})
+        try:
+            with urllib.request.urlopen(url, timeout=3) as r:
+                return json.load(r)["data"]["result"]
+        except OSError:
+            return []
+
+    try:
+        deadline = time.monotonic() + 40
+        up = []
+        while time.monotonic() < deadline:
+            up = query('up{job="faultline"} == 1')
+            got = query('sum(faultline_http_requests_total{code=~"5.."})')
+            if up and got:
+                break
+            time.sleep(0.5)
+        assert up, (tmp_path / "prom.err").read_text()[-2000:]
+        fives = sum(n for c, n in daemon.totals()["by_status"].items() if c.startswith("5"))
+        assert float(got[0]["value"][1]) == fives
+        routes = query("count(faultline_route_requests_total)")
+        assert float(routes[0]["value"][1]) >= 3
+    finally:
+        proc.terminate()
+        proc.wait()
