@@ -44,12 +44,14 @@
 mod assets;
 mod auth;
 mod data;
+mod tls;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 pub use assets::CSP;
 pub use data::{IncidentFilter, Scope};
+pub use tls::Tls;
 
 use axum::extract::{Path, Query, State};
 use axum::http::HeaderMap;
@@ -411,21 +413,31 @@ async fn expire_silence(
 #[derive(Debug)]
 pub struct Server {
     addr: SocketAddr,
-    stop: tokio::sync::oneshot::Sender<()>,
+    stop: Stop,
     thread: std::thread::JoinHandle<std::io::Result<()>>,
 }
+
+#[derive(Debug)]
+enum Stop {
+    Plain(tokio::sync::oneshot::Sender<()>),
+    Tls(axum_server::Handle),
+}
+
+/// How long requests in flight may take to finish when the server stops.
+const GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
 impl Server {
     /// Serves [`router`] over `backend` on `listener` until [`Server::stop`].
     pub fn start(listener: std::net::TcpListener, backend: Shared) -> std::io::Result<Server> {
-        Server::start_at(listener, backend, "")
+        Server::start_with(listener, backend, "", None)
     }
 
-    /// The same under a path prefix (see [`router_at`]).
-    pub fn start_at(
+    /// The same under a path prefix (see [`router_at`]), over HTTPS when `tls` is given.
+    pub fn start_with(
         listener: std::net::TcpListener,
         backend: Shared,
         prefix: &str,
+        tls: Option<&Tls>,
     ) -> std::io::Result<Server> {
         let app = router_at(backend, prefix);
         listener.set_nonblocking(true)?;
@@ -435,6 +447,19 @@ impl Server {
             .enable_time()
             .max_blocking_threads(4)
             .build()?;
+        if let Some(tls) = tls {
+            let handle = axum_server::Handle::new();
+            let config = axum_server::tls_rustls::RustlsConfig::from_config(tls.0.clone());
+            let serving = axum_server::from_tcp_rustls(listener, config).handle(handle.clone());
+            let thread = std::thread::Builder::new()
+                .name("https".into())
+                .spawn(move || runtime.block_on(serving.serve(app.into_make_service())))?;
+            return Ok(Server {
+                addr,
+                stop: Stop::Tls(handle),
+                thread,
+            });
+        }
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("http".into())
@@ -448,7 +473,11 @@ impl Server {
                         .await
                 })
             })?;
-        Ok(Server { addr, stop, thread })
+        Ok(Server {
+            addr,
+            stop: Stop::Plain(stop),
+            thread,
+        })
     }
 
     /// The address bound (useful with port 0).
@@ -458,7 +487,12 @@ impl Server {
 
     /// Stops accepting, lets requests in flight finish, and joins the thread.
     pub fn stop(self) {
-        let _ = self.stop.send(());
+        match self.stop {
+            Stop::Plain(tx) => {
+                let _ = tx.send(());
+            }
+            Stop::Tls(handle) => handle.graceful_shutdown(Some(GRACE)),
+        }
         let _ = self.thread.join();
     }
 }

@@ -39,6 +39,9 @@ pub struct RawServe {
     pub read_tokens: Option<Spanned<Vec<alert_config::RawSecret>>>,
     /// A path prefix for the API and dashboard (`/faultline`), behind a reverse proxy.
     pub base_path: Option<Spanned<String>>,
+    /// HTTPS: a PEM certificate chain and its key (relative to the config file).
+    pub tls_cert: Option<Spanned<String>>,
+    pub tls_key: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -88,6 +91,8 @@ pub struct ServePlan {
     pub read_tokens: Vec<String>,
     /// `""` or `/prefix` without a trailing slash.
     pub base_path: String,
+    /// HTTPS, when a certificate is configured.
+    pub tls: Option<faultline_serve::Tls>,
     pub user_formats: Vec<AccessParser>,
 }
 
@@ -288,6 +293,26 @@ pub fn load(file: &Path) -> Result<ServePlan, Vec<String>> {
             p.to_string()
         }
     };
+    let tls = match (&s.tls_cert, &s.tls_key) {
+        (None, None) => None,
+        (Some(c), Some(k)) => {
+            let base = alert_config::base_dir(file);
+            match faultline_serve::Tls::from_pem_files(
+                &base.join(c.get_ref()),
+                &base.join(k.get_ref()),
+            ) {
+                Ok(t) => Some(t),
+                Err(e) => {
+                    errors.at(c, "serve.tls_cert", e);
+                    None
+                }
+            }
+        }
+        (Some(v), None) | (None, Some(v)) => {
+            errors.at(v, "serve.tls_cert", "give both tls_cert and tls_key");
+            None
+        }
+    };
     match (errors.list.is_empty(), analysis) {
         (true, Some(analysis)) => Ok(ServePlan {
             listen,
@@ -303,6 +328,7 @@ pub fn load(file: &Path) -> Result<ServePlan, Vec<String>> {
             alerting,
             read_tokens,
             base_path,
+            tls,
             user_formats,
         }),
         _ => Err(errors.list),

@@ -46,12 +46,14 @@ pub fn check(args: &CheckArgs) -> Result<u8, Fatal> {
             let plural = |n: usize| if n == 1 { "" } else { "s" };
             let (rules, receivers) = (plan.alerting.rules.len(), plan.alerting.receivers.len());
             println!(
-                "{}: ok ({} source{}, state {}, API on http://{}/; {rules} alert rule{}, {receivers} receiver{})",
+                "{}: ok ({} source{}, state {}, API on {}://{}{}/; {rules} alert rule{}, {receivers} receiver{})",
                 args.config.display(),
                 plan.sources.len(),
                 plural(plan.sources.len()),
                 plan.state.display(),
+                if plan.tls.is_some() { "https" } else { "http" },
                 plan.listen,
+                plan.base_path,
                 plural(rules),
                 plural(receivers),
             );
@@ -106,11 +108,13 @@ pub fn run(args: &ServeArgs) -> Result<u8, Fatal> {
     let (stop, reload) = signals()?;
     let listener = std::net::TcpListener::bind(plan.listen)
         .map_err(|e| unusable(format!("serve.listen {}: {e}", plan.listen)))?;
-    let mut server = Server::start_at(listener, api.clone(), &plan.base_path)
+    let mut server = Server::start_with(listener, api.clone(), &plan.base_path, plan.tls.as_ref())
         .map_err(|e| unusable(format!("HTTP: {e}")))?;
     sink.emit(&SelfEvent::Notice(format!(
-        "serving http://{}/ with state in {}",
+        "serving {}://{}{}/ with state in {}",
+        if plan.tls.is_some() { "https" } else { "http" },
         server.addr(),
+        plan.base_path,
         plan.state.display()
     )));
     let mut delivery = start_delivery(&plan, &store, &sink)?;
@@ -253,7 +257,12 @@ fn reload_config(
     match std::net::TcpListener::bind(listen) {
         Ok(l) => {
             server.stop();
-            match Server::start_at(l, api.clone(), &live.plan().base_path) {
+            match Server::start_with(
+                l,
+                api.clone(),
+                &live.plan().base_path,
+                live.plan().tls.as_ref(),
+            ) {
                 Ok(s) => s,
                 Err(e) => {
                     panic!("HTTP: cannot serve on {listen} after stopping the old listener: {e}")
