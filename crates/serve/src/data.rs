@@ -19,6 +19,8 @@ use crate::{blocking, parse_time, AppError, Range, Shared};
 pub struct IncidentFilter {
     /// `open` or `resolved`.
     pub state: Option<String>,
+    /// An HTTP status among the incident's errors (`502`).
+    pub code: Option<String>,
     pub cause: Option<String>,
     pub host: Option<String>,
     pub route: Option<String>,
@@ -42,6 +44,12 @@ impl IncidentFilter {
                 .cause
                 .as_ref()
                 .is_none_or(|c| inc["diagnosis"]["cause"] == c.as_str())
+            && self.code.as_ref().is_none_or(|c| {
+                inc["status"].as_object().is_some_and(|m| {
+                    m.keys()
+                        .any(|k| k.trim_start_matches('0') == c.trim_start_matches('0'))
+                })
+            })
             && has("hosts", &self.host)
             && has("routes", &self.route)
             && has("upstreams", &self.upstream)

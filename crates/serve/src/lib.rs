@@ -8,7 +8,7 @@
 //! | `GET /api/v1/incidents?from=&to=&limit=` | `{"incidents": [...]}`, newest first |
 //! | `GET /api/v1/incidents/{id}` | one incident, the contract's shape |
 //! | `GET /api/v1/status` | the daemon's own figures (lines read, parse errors, lag, store size) |
-//! | `GET /api/v1/incidents?state=&cause=&host=&route=&upstream=` | the same, filtered |
+//! | `GET /api/v1/incidents?state=&code=&cause=&host=&route=&upstream=` | the same, filtered |
 //! | `GET /api/v1/series?from=&to=&step=&host=\|route=\|upstream=` | requests and 5xx (by code) per step |
 //! | `GET /api/v1/top?from=&to=&by=route\|host\|upstream\|method&limit=` | the keys with the most 5xx |
 //! | `GET /api/v1/error-groups?from=&to=` | application and error-log event groups |

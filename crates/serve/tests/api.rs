@@ -37,6 +37,7 @@ impl Backend for Fake {
         Ok((0..limit.min(3))
             .map(|i| {
                 json!({"id": format!("inc-{i}"), "state": if i == 0 { "open" } else { "resolved" },
+                       "status": if i == 0 { json!({"502": 3}) } else { json!({"503": 1}) },
                        "diagnosis": {"cause": "upstream_down"}, "scope": {"hosts": ["a"], "routes": [], "upstreams": []}})
             })
             .filter(|v| filter.keeps(v))
@@ -331,6 +332,10 @@ async fn incidents_filter_by_state_and_cause() {
     let (_, body) = get(fake.clone(), "/api/v1/incidents?state=open").await;
     assert_eq!(body["incidents"].as_array().unwrap().len(), 1);
     let (_, body) = get(fake.clone(), "/api/v1/incidents?cause=tls_failure").await;
+    assert_eq!(body["incidents"].as_array().unwrap().len(), 0);
+    let (_, body) = get(fake.clone(), "/api/v1/incidents?code=502").await;
+    assert_eq!(body["incidents"].as_array().unwrap().len(), 1);
+    let (_, body) = get(fake.clone(), "/api/v1/incidents?code=504").await;
     assert_eq!(body["incidents"].as_array().unwrap().len(), 0);
     let (st, _) = get(fake, "/api/v1/incidents?state=closed").await;
     assert_eq!(st, StatusCode::BAD_REQUEST);
