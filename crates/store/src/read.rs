@@ -232,7 +232,7 @@ impl Reader {
             )
             .ctx(&self.path, what)?;
         let rows = stmt
-            .query_map(params![res, kind as i64, name, from, to], |r| {
+            .query_map(params![res, kind as i64, name.as_bytes(), from, to], |r| {
                 Ok((
                     r.get(0)?,
                     r.get::<_, i64>(1)? as u64,

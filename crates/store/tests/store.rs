@@ -649,3 +649,37 @@ fn a_tier_added_later_answers_only_ranges_after_it_was_added() {
     assert_eq!(reader.timeline(m + 60, m + 120).unwrap().0, 10);
     assert_eq!(requests(&reader, m + 60, m + 120), 1);
 }
+
+#[test]
+fn one_keys_timeline_counts_its_buckets_only() {
+    let (_d, path) = db();
+    let mut store = Store::open(&path, tiers()).unwrap();
+    let m = minute();
+    commit_buckets(
+        &mut store,
+        &[
+            (m, tick(&[(200, 8), (502, 2)], "/api/items/{id}", &[])),
+            (m + 10, tick(&[(200, 5)], "/api/items/{id}", &[])),
+            (m + 20, tick(&[(200, 7)], "/other", &[])),
+        ],
+    );
+    let r = store.reader().unwrap();
+    let (res, points) = r
+        .key_timeline(
+            m,
+            m + 60,
+            faultline_store::KeyKind::Route,
+            "/api/items/{id}",
+        )
+        .unwrap();
+    assert_eq!(res, 10);
+    assert_eq!(points, vec![(m, 10, 2), (m + 10, 5, 0)]);
+    let (_, hosts) = r
+        .key_timeline(m, m + 60, faultline_store::KeyKind::Host, "api.example.com")
+        .unwrap();
+    assert_eq!(hosts.iter().map(|p| p.1).sum::<u64>(), 22);
+    let (_, none) = r
+        .key_timeline(m, m + 60, faultline_store::KeyKind::Route, "/nope")
+        .unwrap();
+    assert!(none.is_empty());
+}
