@@ -473,6 +473,13 @@
     return STEPS.find((s) => s >= want) || STEPS.at(-1);
   }
 
+  // A range widened to whole intervals (at least whole minutes, the coarser tier's), so the
+  // first and last points of a series are not partial intervals that look like a drop.
+  function whole(from, to, step) {
+    const unit = Math.max(step, 60);
+    return { from: Math.floor(from / unit) * unit, to: Math.ceil(to / unit) * unit };
+  }
+
   // The series answer, or the report's timeline as one.
   function seriesPoints(series) {
     return (series.points || []).map((p) => {
@@ -628,7 +635,7 @@
       const step = axisFrom !== null && axisTo !== null ? stepFor(axisFrom, axisTo, 240) : 60;
       const [seriesAns, incAns] = await Promise.all([
         axisFrom !== null
-          ? maybe(`api/v1/series${query({ from: axisFrom, to: axisTo, step, ...scope })}`) : Promise.resolve({ step, points: [] }),
+          ? maybe(`api/v1/series${query({ ...whole(axisFrom, axisTo, step), step, ...scope })}`) : Promise.resolve({ step, points: [] }),
         api(`api/v1/incidents${query({ from, to, limit: 50, state: f.status, host: f.host, route: f.route, upstream: f.upstream })}`),
       ]);
       if (seq !== this.seq) return;
@@ -800,7 +807,8 @@
         const padding = Math.max(120, end - start);
         from = Math.floor(start - padding);
         to = Math.ceil(end + padding);
-        series = await maybe(`api/v1/series${query({ from, to, step: stepFor(from, to, 150), ...scope })}`);
+        const step = stepFor(from, to, 150);
+        series = await maybe(`api/v1/series${query({ ...whole(from, to, step), step, ...scope })}`);
       }
       if (seq !== this.seq) return;
       const key = JSON.stringify([inc, series]);
@@ -829,7 +837,7 @@
 
       const evidence = table(["Source", ["Line", "num"], ["Count", "num"], "Signature", "Text"],
         (d.evidence || []).map((e) => h("tr", { class: "evidence" },
-          td(h("code", { class: "source" }, e.source)),
+          td(h("code", { class: "source", title: e.source }, baseName(e.source))),
           h("td", { class: "num line" }, num(e.line)),
           tdNum(e.count),
           td(e.signature ? h("code", { class: "signature" }, e.signature) : h("span", { class: "muted" }, "—")),
