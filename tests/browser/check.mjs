@@ -209,6 +209,24 @@ async function fullRun(page, csp) {
     await page.waitForFunction((r) => document.querySelector(".note") && document.querySelector(".note").textContent.includes(r), route);
     await page.locator("a.clear").click();
     await page.waitForFunction(() => !/route=/.test(location.hash));
+    // Incidents by status code: the list is what the API gives for it.
+    const code = Object.keys(withEvidence.status)[0];
+    const stale = () => page.evaluate(() => document.querySelector("main").setAttribute("data-state", "stale"));
+    await stale();
+    await page.locator("select[name=code]").selectOption(code);
+    await page.waitForFunction((c) => new URLSearchParams(location.hash.split("?")[1] || "").get("code") === c, code);
+    const want = JSON.stringify(incidents.filter((i) => code in i.status).map((i) => i.id).sort());
+    const listed = () => JSON.stringify([...document.querySelectorAll("ul.incidents a.incident-link")].map((a) => a.textContent).sort());
+    try {
+      await page.waitForFunction((w) => JSON.stringify([...document.querySelectorAll("ul.incidents a.incident-link")]
+        .map((a) => a.textContent).sort()) === w, want);
+    } catch (e) {
+      fail("filter", `code ${code}: shown ${await page.evaluate(listed)}, expected ${want}`);
+    }
+    await stale();
+    await page.locator("a.clear").click();
+    await page.waitForFunction(() => !/code=/.test(location.hash));
+    await settled(page);
   });
 
   const inc = withEvidence;

@@ -464,6 +464,10 @@
 
   // ---------------------------------------------------------------- charts
 
+  // The contract's cause ids (docs/report.md).
+  const CAUSES = ["upstream_down", "upstream_timeout", "upstream_unreachable", "upstream_reset",
+    "upstream_protocol", "tls_failure", "app_error", "dependency_failure", "overload",
+    "rate_limited", "resource_exhaustion", "maintenance", "proxy_error", "client", "unknown"];
   const RANGES = [["15m", 900], ["1h", 3600], ["6h", 21600], ["24h", 86400], ["7d", 604800], ["all", 0]];
   const STEPS = [10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400];
 
@@ -526,6 +530,8 @@
         route: p.get("route") || "",
         upstream: p.get("upstream") || "",
         status: p.get("status") || "",
+        code: p.get("code") || "",
+        cause: p.get("cause") || "",
       };
     }
 
@@ -555,11 +561,18 @@
       this.statusSelect = h("select", { name: "status" },
         h("option", { value: "" }, "any"), h("option", { value: "open" }, "open"), h("option", { value: "resolved" }, "resolved"));
       this.statusSelect.addEventListener("change", () => this.go({ status: this.statusSelect.value }));
+      this.codeSelect = h("select", { name: "code" }, h("option", { value: "" }, "any"));
+      this.codeSelect.addEventListener("change", () => this.go({ code: this.codeSelect.value }));
+      this.causeSelect = h("select", { name: "cause" }, h("option", { value: "" }, "any"),
+        CAUSES.map((c) => h("option", { value: c }, c)));
+      this.causeSelect.addEventListener("change", () => this.go({ cause: this.causeSelect.value }));
       const filters = h("form", { class: "filters", onsubmit: (ev) => ev.preventDefault() },
         h("div", { class: "ranges", role: "group", "aria-label": "time range" }, rangeButtons, this.zoomNote, this.reset),
         h("div", { class: "fields" },
           field("host", "Host", true), field("route", "Route", true), field("upstream", "Upstream", true),
           h("label", { class: "field" }, h("span", {}, "Incidents"), this.statusSelect),
+          h("label", { class: "field narrow" }, h("span", {}, "Status code"), this.codeSelect),
+          h("label", { class: "field" }, h("span", {}, "Cause"), this.causeSelect),
           h("a", { class: "clear", href: "#/" }, "Clear filters")));
 
       this.totals = h("div", { class: "totals" });
@@ -602,6 +615,22 @@
         if (document.activeElement !== input) input.value = f[k];
       }
       this.statusSelect.value = f.status;
+      this.setOptions(this.codeSelect, f.code);
+      if (f.cause && ![...this.causeSelect.options].some((o) => o.value === f.cause)) {
+        this.causeSelect.append(h("option", { value: f.cause }, f.cause));
+      }
+      this.causeSelect.value = f.cause;
+    }
+
+    // The status codes to pick from: the 5xx seen, and the one in the URL.
+    setOptions(select, value, codes) {
+      if (codes) this.codes = codes;
+      const list = [...new Set([...(this.codes || []), ...(value ? [value] : [])])].sort();
+      const now = [...select.options].slice(1).map((o) => o.value);
+      if (now.join() !== list.join()) {
+        clear(select, h("option", { value: "" }, "any"), list.map((c) => h("option", { value: c }, c)));
+      }
+      select.value = value;
     }
 
     async refresh() {
@@ -636,7 +665,7 @@
       const [seriesAns, incAns] = await Promise.all([
         axisFrom !== null
           ? maybe(`api/v1/series${query({ ...whole(axisFrom, axisTo, step), step, ...scope })}`) : Promise.resolve({ step, points: [] }),
-        api(`api/v1/incidents${query({ from, to, limit: 50, state: f.status, host: f.host, route: f.route, upstream: f.upstream })}`),
+        api(`api/v1/incidents${query({ from, to, limit: 50, state: f.status, code: f.code, cause: f.cause, host: f.host, route: f.route, upstream: f.upstream })}`),
       ]);
       if (seq !== this.seq) return;
       let series = seriesAns;
@@ -701,6 +730,8 @@
       clear(this.incidents, sorted.length
         ? h("ul", { class: "incidents" }, sorted.map(incidentItem))
         : h("p", { class: "muted" }, "No incident in this range."));
+
+      this.setOptions(this.codeSelect, f.code, Object.keys(t.by_status || {}).filter((c) => c[0] === "5"));
 
       // Tables and the filters' suggestions.
       const top = report.top || {};
