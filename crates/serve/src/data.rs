@@ -173,7 +173,7 @@ pub(crate) async fn inputs(State(state): State<Shared>) -> Result<Json<Value>, A
 /// How often the live stream looks for a change.
 const EVENT_POLL: Duration = Duration::from_millis(500);
 
-/// `GET /api/v1/events`: an `update` event (the daemon's summary: commits, open incidents,
+/// `GET /api/v1/events`: an `update` event (the daemon's summary: lines read, open incidents,
 /// firing alerts) whenever it changes, so a page refreshes without polling.
 pub(crate) async fn events(
     State(state): State<Shared>,

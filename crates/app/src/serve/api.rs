@@ -241,7 +241,10 @@ impl Backend for Api {
             .iter()
             .filter(|a| a.state == faultline_alert::alert::State::Firing)
             .count();
-        json!({"commits": f.commits, "open_incidents": open, "firing_alerts": firing})
+        // What a page shows changes with new lines, incidents or alerts, not with every
+        // (possibly idle) commit.
+        let lines: u64 = f.files.values().map(|x| x.lines_read).sum();
+        json!({"lines": lines, "open_incidents": open, "firing_alerts": firing})
     }
 
     fn metrics(&self, openmetrics: bool) -> Result<String, AppError> {
