@@ -119,3 +119,38 @@ def test_read_tokens_guard_the_data_and_a_prefix_moves_everything(faultline, tmp
 class NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args, **kwargs):
         return None
+
+
+def test_sighup_applies_a_new_prefix_and_a_new_certificate_on_the_same_socket(
+        faultline, tmp_path, procs):
+    import signal
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    make_cert(tmp_path / "a")
+    make_cert(tmp_path / "b")
+    cfg, port = config(tmp_path, logs(tmp_path))
+    plain = cfg.read_text()
+    cfg.write_text(plain.replace(
+        "[serve]\n", '[serve]\ntls_cert = "a/cert.pem"\ntls_key = "a/key.pem"\n', 1))
+    proc = start(faultline, cfg)
+    procs.append(proc)
+    ctx_a = ssl.create_default_context(cafile=str(tmp_path / "a" / "ca.pem"))
+    ctx_b = ssl.create_default_context(cafile=str(tmp_path / "b" / "ca.pem"))
+    assert wait_up(f"https://127.0.0.1:{port}/healthz", proc, cfg, ctx_a)[0] == 200
+    cfg.write_text(plain.replace(
+        "[serve]\n",
+        '[serve]\ntls_cert = "b/cert.pem"\ntls_key = "b/key.pem"\nbase_path = "/fl"\n', 1))
+    proc.send_signal(signal.SIGHUP)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            if fetch(f"https://127.0.0.1:{port}/fl/api/v1/status", context=ctx_b)[0] == 200:
+                break
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.1)
+    else:
+        pytest.fail("the new certificate and prefix were not applied: "
+                    + (cfg.parent / "serve.err").read_text()[-2000:])
+    with pytest.raises((urllib.error.URLError, OSError)):
+        fetch(f"https://127.0.0.1:{port}/healthz", context=ctx_a)

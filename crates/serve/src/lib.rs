@@ -413,6 +413,8 @@ async fn expire_silence(
 #[derive(Debug)]
 pub struct Server {
     addr: SocketAddr,
+    /// The same socket, kept to serve on again after a stop ([`Server::restart`]).
+    spare: std::net::TcpListener,
     stop: Stop,
     thread: std::thread::JoinHandle<std::io::Result<()>>,
 }
@@ -442,6 +444,7 @@ impl Server {
         let app = router_at(backend, prefix);
         listener.set_nonblocking(true)?;
         let addr = listener.local_addr()?;
+        let spare = listener.try_clone()?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_io()
             .enable_time()
@@ -456,6 +459,7 @@ impl Server {
                 .spawn(move || runtime.block_on(serving.serve(app.into_make_service())))?;
             return Ok(Server {
                 addr,
+                spare,
                 stop: Stop::Tls(handle),
                 thread,
             });
@@ -475,6 +479,7 @@ impl Server {
             })?;
         Ok(Server {
             addr,
+            spare,
             stop: Stop::Plain(stop),
             thread,
         })
@@ -487,6 +492,23 @@ impl Server {
 
     /// Stops accepting, lets requests in flight finish, and joins the thread.
     pub fn stop(self) {
+        self.halt();
+    }
+
+    /// Serves again on the same socket with new settings (a reloaded config): connections
+    /// waiting to be accepted are kept, and the address is never free for another process.
+    pub fn restart(
+        self,
+        backend: Shared,
+        prefix: &str,
+        tls: Option<&Tls>,
+    ) -> std::io::Result<Server> {
+        let spare = self.spare.try_clone()?;
+        self.halt();
+        Server::start_with(spare, backend, prefix, tls)
+    }
+
+    fn halt(self) {
         match self.stop {
             Stop::Plain(tx) => {
                 let _ = tx.send(());

@@ -249,10 +249,21 @@ fn reload_config(
         }
     };
     let listen = plan.listen;
+    let old_base = live.plan().base_path.clone();
+    let tls = live.plan().tls.is_some() || plan.tls.is_some();
     live.reload(plan, sink);
     sink.emit(&SelfEvent::Notice("reload: config applied".into()));
     if listen == server.addr() || listen.port() == 0 {
-        return server;
+        if old_base == live.plan().base_path && !tls {
+            return server;
+        }
+        // A new prefix or certificate: serve again on the same socket.
+        let addr = server.addr();
+        let p = live.plan();
+        return match server.restart(api.clone(), &p.base_path, p.tls.as_ref()) {
+            Ok(s) => s,
+            Err(e) => panic!("HTTP: cannot serve again on {addr}: {e}"),
+        };
     }
     match std::net::TcpListener::bind(listen) {
         Ok(l) => {
