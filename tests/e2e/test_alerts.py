@@ -667,3 +667,27 @@ equal = ["route"]
     names = lambda ps: [a["labels"]["alertname"] for p in firing(ps) for a in p["alerts"]]
     hook.wait("the incident page", lambda ps: "incident" in names(ps), daemon=d)
     assert "route-5xx-ratio" not in names(hook.payloads())
+
+
+def test_a_log_whose_format_changes_raises_parse_health(
+        faultline, tmp_path, traffic, receivers, daemons):
+    hook = receivers()
+    cfg, port = write_config(tmp_path, webhook(hook.url) + ROUTE_NOW + """
+[[rule]]
+name = "format-changed"
+on = "parse_health"
+threshold = 0.2
+min_lines = 50
+window = "1m"
+""")
+    d = serve(faultline, cfg, port, daemons)
+    traffic.start()
+    time.sleep(2)
+    # Someone switched the log format: lines that no longer parse.
+    with open(traffic.access, "a") as f:
+        f.write("".join(f"{time.time():.3f} GET /api/items/{i} 200 0.020\n" for i in range(300)))
+    got = hook.wait("the parse-health page", lambda ps: [
+        a for p in firing(ps) for a in p["alerts"]
+        if a["labels"]["alertname"] == "format-changed"], daemon=d)
+    assert got[0]["labels"]["input"] == str(traffic.access)
+    assert "could not be parsed" in got[0]["annotations"]["summary"]
