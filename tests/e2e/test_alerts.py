@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from helpers import describe
-from test_serve import Daemon, free_port
+from test_serve import Daemon, daemons, free_port  # noqa: F401 (fixture)
 
 MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
 SECRET_KEY = b"faultline-test-signing-key-32byt"
@@ -220,25 +220,10 @@ repeat_interval = "1h"
 
 
 def serve(faultline, cfg, port, daemons, env=None):
-    d = Daemon.__new__(Daemon)
-    d.cfg, d.port = cfg, port
-    d.err = open(cfg.parent / "serve.err", "ab")
-    d.proc = subprocess.Popen([str(faultline.path), "serve", "--config", str(cfg)],
-                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                              stderr=d.err, env={**os.environ, **(env or {})})
+    d = Daemon(faultline, cfg, port, env)
     daemons.append(d)
     d.wait_ready()
     return d
-
-
-@pytest.fixture
-def daemons():
-    started = []
-    yield started
-    for d in started:
-        if d.proc.poll() is None:
-            d.proc.kill()
-            d.proc.wait()
 
 
 def verify_signature(headers, body):

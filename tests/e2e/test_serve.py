@@ -53,12 +53,13 @@ start_at = "beginning"
 class Daemon:
     """One `faultline serve` process."""
 
-    def __init__(self, faultline, cfg, port):
+    def __init__(self, faultline, cfg, port, env=None):
         self.cfg, self.port = cfg, port
         self.err = open(cfg.parent / "serve.err", "ab")
         self.proc = subprocess.Popen(
             [str(faultline.path), "serve", "--config", str(cfg)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.err)
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=self.err,
+            env={**os.environ, **(env or {})})
 
     def get(self, path, expect=200):
         url = f"http://127.0.0.1:{self.port}{path}"

@@ -75,7 +75,8 @@ pub(crate) struct SeriesQuery {
     upstream: Option<String>,
 }
 
-fn range(from: &Option<String>, to: &Option<String>) -> Result<Range, AppError> {
+/// `from` and `to` of a query, checked: times that parse, `from` before `to`.
+pub(crate) fn range(from: &Option<String>, to: &Option<String>) -> Result<Range, AppError> {
     let from = from.as_deref().map(|v| parse_time("from", v)).transpose()?;
     let to = to.as_deref().map(|v| parse_time("to", v)).transpose()?;
     if let (Some(f), Some(t)) = (from, to) {

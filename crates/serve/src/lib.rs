@@ -243,24 +243,7 @@ pub(crate) fn parse_time(key: &str, v: &str) -> Result<i64, AppError> {
 
 impl RangeQuery {
     fn range(&self) -> Result<Range, AppError> {
-        let from = self
-            .from
-            .as_deref()
-            .map(|v| parse_time("from", v))
-            .transpose()?;
-        let to = self
-            .to
-            .as_deref()
-            .map(|v| parse_time("to", v))
-            .transpose()?;
-        if let (Some(f), Some(t)) = (from, to) {
-            if f >= t {
-                return Err(AppError::BadRequest(format!(
-                    "from ({f}) must be before to ({t})"
-                )));
-            }
-        }
-        Ok(Range { from, to })
+        data::range(&self.from, &self.to)
     }
 
     fn limit(&self) -> Result<usize, AppError> {

@@ -12,17 +12,21 @@ use faultline_alert::silence::Silence;
 use faultline_alert::Labels;
 use faultline_store::{AlertCommit, AlertDb, Commit, Store, Tier};
 
-fn open() -> (tempfile::TempDir, PathBuf, Store) {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("faultline.db");
-    let store = Store::open(
-        &path,
+fn reopen(path: &std::path::Path) -> Store {
+    Store::open(
+        path,
         vec![Tier {
             res_secs: 10,
             keep_secs: 86_400,
         }],
     )
-    .unwrap();
+    .unwrap()
+}
+
+fn open() -> (tempfile::TempDir, PathBuf, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("faultline.db");
+    let store = reopen(&path);
     (dir, path, store)
 }
 
@@ -135,14 +139,7 @@ fn the_alerting_state_and_history_survive_a_reopen() {
         })
         .unwrap();
     drop(store);
-    let store = Store::open(
-        &path,
-        vec![Tier {
-            res_secs: 10,
-            keep_secs: 86_400,
-        }],
-    )
-    .unwrap();
+    let store = reopen(&path);
     assert_eq!(
         store.alert_state().unwrap().as_deref(),
         Some(r#"{"groups":{}}"#)
@@ -185,14 +182,7 @@ fn a_version_1_store_gains_the_alerting_tables() {
     )
     .unwrap();
     drop(conn);
-    let mut store = Store::open(
-        &path,
-        vec![Tier {
-            res_secs: 10,
-            keep_secs: 86_400,
-        }],
-    )
-    .unwrap();
+    let mut store = reopen(&path);
     enqueue(&mut store, &[notification("ntf-4", 1)], "{}");
     assert_eq!(AlertDb::open(&path).unwrap().due(1, 10).unwrap().len(), 1);
 }

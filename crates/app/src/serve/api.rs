@@ -30,7 +30,8 @@ pub struct Api {
     pub counters: Arc<Mutex<Counters>>,
 }
 
-fn internal(e: StoreError) -> AppError {
+/// A failure the client cannot mend (the store), as the API's 500.
+pub(crate) fn internal(e: impl std::fmt::Display) -> AppError {
     AppError::Internal(e.to_string())
 }
 

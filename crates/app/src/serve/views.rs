@@ -4,16 +4,14 @@ use std::collections::BTreeMap;
 
 use faultline_aggregate::{KeyStats, Summary};
 use faultline_serve::{AppError, Range, Scope};
-use faultline_store::{KeyKind, Reader, StoreError};
+use faultline_store::{KeyKind, Reader};
 use rustc_hash::FxHashMap;
 use serde_json::{json, Value};
 
+use crate::serve::api::internal;
+
 use crate::report::clean_text;
 use crate::serve::telemetry::Figures;
-
-fn internal(e: StoreError) -> AppError {
-    AppError::Internal(e.to_string())
-}
 
 /// The stored span when a range end is open.
 pub fn bounds(reader: &Reader, range: Range) -> Result<(i64, i64), AppError> {

@@ -8,11 +8,9 @@ use faultline_serve::AppError;
 use faultline_store::AlertDb;
 use serde_json::{json, Value};
 
-use super::delivery::wall_ms;
+use crate::serve::api::internal;
 
-fn internal(e: impl std::fmt::Display) -> AppError {
-    AppError::Internal(e.to_string())
-}
+use super::delivery::wall_ms;
 
 fn bad(key: &str, what: impl std::fmt::Display) -> AppError {
     AppError::BadRequest(format!("{key}: {what}"))

@@ -179,6 +179,11 @@ fn span_of(v: &Option<Spanned<Vec<String>>>, or: std::ops::Range<usize>) -> std:
     v.as_ref().map_or(or, |v| v.span())
 }
 
+/// A duration that may be absent (`None`: inherited).
+fn opt_dur<R: Report>(errs: &mut R, v: &Option<Spanned<String>>, key: &str) -> Option<Ms> {
+    v.as_ref().map(|_| dur(errs, v, key, 0))
+}
+
 fn matchers<R: Report>(errs: &mut R, v: &Option<Spanned<Vec<String>>>, key: &str) -> Vec<Matcher> {
     let Some(v) = v else { return Vec::new() };
     let mut out = Vec::new();
@@ -322,18 +327,9 @@ fn route<R: Report>(errs: &mut R, r: &RawRoute, path: &str) -> RouteConfig {
         matchers: matchers(errs, &r.matchers, &key("matchers")),
         continue_: r.continue_,
         group_by: r.group_by.clone(),
-        group_wait: r
-            .group_wait
-            .as_ref()
-            .map(|_| dur(errs, &r.group_wait, &key("group_wait"), 0)),
-        group_interval: r
-            .group_interval
-            .as_ref()
-            .map(|_| dur(errs, &r.group_interval, &key("group_interval"), 0)),
-        repeat_interval: r
-            .repeat_interval
-            .as_ref()
-            .map(|_| dur(errs, &r.repeat_interval, &key("repeat_interval"), 0)),
+        group_wait: opt_dur(errs, &r.group_wait, &key("group_wait")),
+        group_interval: opt_dur(errs, &r.group_interval, &key("group_interval")),
+        repeat_interval: opt_dur(errs, &r.repeat_interval, &key("repeat_interval")),
         routes: r
             .routes
             .iter()
