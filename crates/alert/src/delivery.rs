@@ -77,7 +77,9 @@ pub struct Attempt {
 /// Where notifications wait; implemented by the store.
 pub trait Outbox {
     type Error: std::fmt::Display;
-    /// Undelivered notifications due at `now`, oldest first, at most `limit`.
+    /// Undelivered notifications due at `now`, oldest first, at most `limit`. Only the
+    /// oldest undelivered notification of a receiver's group is ever due: a group's
+    /// notifications are sent in the order they were made.
     fn due(&mut self, now: Ms, limit: usize) -> Result<Vec<Queued>, Self::Error>;
     /// Records an attempt; `Delivered` and `Failed` take the notification out of the queue,
     /// `Retry` moves it to `next_at`.

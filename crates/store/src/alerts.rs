@@ -365,9 +365,16 @@ impl Outbox for AlertDb {
         let mut stmt = self
             .conn
             .prepare_cached(
-                "SELECT body, attempts, next_at FROM notification
-                 WHERE delivery = 'pending' AND next_at <= ?1
-                 ORDER BY next_at, created_at, id LIMIT ?2",
+                // A group's notifications reach its receiver in the order they were made:
+                // a "resolved" waits behind the "firing" still being retried before it.
+                "SELECT n.body, n.attempts, n.next_at FROM notification n
+                 WHERE n.delivery = 'pending' AND n.next_at <= ?1
+                   AND NOT EXISTS (
+                     SELECT 1 FROM notification o
+                     WHERE o.delivery = 'pending' AND o.receiver = n.receiver
+                       AND o.group_key = n.group_key
+                       AND (o.created_at, o.id) < (n.created_at, n.id))
+                 ORDER BY n.next_at, n.created_at, n.id LIMIT ?2",
             )
             .ctx(&self.path, "read the outbox")?;
         let rows = stmt

@@ -186,3 +186,40 @@ fn a_version_1_store_gains_the_alerting_tables() {
     enqueue(&mut store, &[notification("ntf-4", 1)], "{}");
     assert_eq!(AlertDb::open(&path).unwrap().due(1, 10).unwrap().len(), 1);
 }
+
+#[test]
+fn a_groups_notifications_are_due_in_the_order_they_were_made() {
+    let (_d, path, mut store) = open();
+    let firing = notification("ntf-a", 1_000);
+    enqueue(&mut store, std::slice::from_ref(&firing), "{}");
+    let mut db = AlertDb::open(&path).unwrap();
+    db.record(&attempt("ntf-a", 1, 1_000, Outcome::Retry, Some(5_000)))
+        .unwrap();
+    let resolved = Notification {
+        status: State::Resolved,
+        ..notification("ntf-b", 2_000)
+    };
+    let other_group = Notification {
+        group_key: "0:{host=\"b\"}".into(),
+        ..notification("ntf-c", 2_000)
+    };
+    enqueue(&mut store, &[resolved, other_group], "{}");
+    let ids = |db: &mut AlertDb, now| -> Vec<String> {
+        db.due(now, 10)
+            .unwrap()
+            .into_iter()
+            .map(|q| q.notification.id)
+            .collect()
+    };
+    // The resolved one waits behind the firing one of its group; another group does not.
+    assert_eq!(ids(&mut db, 3_000), ["ntf-c"]);
+    assert_eq!(ids(&mut db, 5_000), ["ntf-c", "ntf-a"]);
+    db.record(&attempt("ntf-a", 2, 5_000, Outcome::Delivered, None))
+        .unwrap();
+    assert_eq!(ids(&mut db, 5_000), ["ntf-b", "ntf-c"]);
+    // A notification that failed for good does not hold its group back.
+    db.record(&attempt("ntf-b", 1, 5_000, Outcome::Failed, None))
+        .unwrap();
+    enqueue(&mut store, &[notification("ntf-d", 6_000)], "{}");
+    assert_eq!(ids(&mut db, 6_000), ["ntf-c", "ntf-d"]);
+}
