@@ -13,7 +13,9 @@ statuses (at least 3 of each) or one of its error-log or app-log texts inside it
 or when a healthy phase has a 5xx.
 
 Times: nginx stamps an access-log line when the request completes, Apache (%t) when it
-was received; both with one-second resolution. A 5xx belongs to an incident phase from 1 s
+was received; both with one-second resolution. An Apache line's completion is its %t plus
+its %D (the request's duration), so that a request received before a fault and failed by
+it counts with the fault. A 5xx belongs to an incident phase from 1 s
 before its start to GRACE_S after its end (the 504s of a 3 s stall end 2 s after the
 fault; a pool whose servers all failed stays out for fail_timeout/retry = 5 s); otherwise
 to the healthy phase around it. Error-log and app-log times are read in the offset of the
@@ -33,12 +35,16 @@ GRACE_S = 6.0
 MIN_PER_STATUS = 3
 
 ACCESS_RE = re.compile(rb'^\S+ \S+ \S+ \[([^\]]+)\] "(?:[^"\\]|\\.)*" (\d{3}) ')
+# After the status: bytes, referer, user agent, then the duration (Apache's %D, in µs).
+DURATION_RE = re.compile(rb'\S+ "(?:[^"\\]|\\.)*" "(?:[^"\\]|\\.)*" (\d+)(?:\s|$)')
 NGINX_ERROR_TIME = re.compile(r"^(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d) ")
 APACHE_ERROR_TIME = re.compile(r"^\[\w{3} (\w{3} \d\d \d\d:\d\d:\d\d)\.(\d+) (\d{4})\]")
 APP_TIME = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d),(\d{3}) ([+-]\d{4}) ")
 
 
-def access_5xx(path):
+def access_5xx(path, received_at=False):
+    """(time, status, line) of every 5xx; with received_at (Apache's %t), the time is moved to
+    the request's completion by its %D when the line has one."""
     out, tz = [], None
     with open(path, "rb") as f:
         for line in f:
@@ -48,7 +54,11 @@ def access_5xx(path):
             t = dt.datetime.strptime(m.group(1).decode(), "%d/%b/%Y:%H:%M:%S %z")
             tz = tz or t.tzinfo
             if m.group(2).startswith(b"5"):
-                out.append((t.timestamp(), m.group(2).decode()))
+                at = t.timestamp()
+                d = DURATION_RE.match(line, m.end()) if received_at else None
+                if d:
+                    at += int(d.group(1)) / 1e6
+                out.append((at, m.group(2).decode(), line[:300].decode(errors="replace")))
     return out, tz or dt.timezone.utc
 
 
@@ -89,16 +99,19 @@ def main():
         doc = json.load(f)
     phases = doc["phases"]
     incidents = [p for p in phases if p["kind"] == "incident"]
-    fives, tz = access_5xx(out / "access.log")
+    fives, tz = access_5xx(out / "access.log", received_at=doc.get("proxy") == "apache")
     errors = error_lines(out / "error.log", tz)
     app = app_records(out / "app.log")
 
     counts = {p["name"]: collections.Counter() for p in phases}
-    for t, code in fives:
+    strays = collections.defaultdict(list)
+    for t, code, line in fives:
         phase = next((p for p in incidents if p["start"] - 1 <= t <= p["end"] + GRACE_S), None)
         phase = phase or next((p for p in phases if t + 1 > p["start"] and t < p["end"]), None)
         if phase:
             counts[phase["name"]][code] += 1
+            if phase["kind"] == "healthy":
+                strays[phase["name"]].append(line.rstrip())
 
     bad = []
     for p in phases:
@@ -106,7 +119,8 @@ def main():
         p["observed_5xx"] = dict(sorted(got.items()))
         if p["kind"] == "healthy":
             if got:
-                bad.append(f"healthy phase {p['name']} has 5xx: {dict(got)}")
+                shown = "\n  ".join(strays[p["name"]][:5])
+                bad.append(f"healthy phase {p['name']} has 5xx: {dict(got)}, such as\n  {shown}")
             continue
         for code in p["expected_status"]:
             if got[code] < MIN_PER_STATUS:

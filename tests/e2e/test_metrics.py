@@ -104,3 +104,31 @@ def test_a_real_prometheus_scrapes_it(daemon, tmp_path):
     finally:
         proc.terminate()
         proc.wait()
+
+
+def test_5xx_by_code_of_one_host_match_the_log_in_the_series_top_and_metrics(daemon):
+    """The per-host breakdown a user filters the dashboard by: what the access log holds
+    for each host, code by code, in `/api/v1/series?host=`, `/api/v1/top?by=host` and
+    `faultline_host_server_errors_total{host=,code=}`."""
+    want = {}
+    for line in (EXAMPLES / "access.log").read_bytes().splitlines():
+        status = line.split(b'" ', 2)[1][:3].decode()  # after the request line
+        host = line.rsplit(b'"', 2)[1].decode()
+        if status.startswith("5"):
+            want.setdefault(host, {}).setdefault(status, 0)
+            want[host][status] += 1
+    assert len(want) >= 2 and all(len(c) >= 2 for c in want.values()), want
+    _, text = scrape(daemon.port)
+    top = {r["name"]: r for r in daemon.get("/api/v1/top?by=host&limit=100")["items"]}
+    for host, codes in want.items():
+        series = daemon.get("/api/v1/series?" + urllib.parse.urlencode({"host": host}))
+        got = {}
+        for p in series["points"]:
+            assert sum(p["by_code"].values()) == p["errors_5xx"], p
+            for code, n in p["by_code"].items():
+                got[code] = got.get(code, 0) + n
+        assert got == codes, host
+        assert top[host]["by_code"] == codes, host
+        for code, n in codes.items():
+            assert f'faultline_host_server_errors_total{{host="{host}",code="{code}"}} {n}' \
+                in text, (host, code)

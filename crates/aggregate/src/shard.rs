@@ -252,17 +252,17 @@ impl Shard {
         }
         self.by_status[(status as usize).min(999)] += 1;
         let dur = rec.request_time_us;
-        bump(&mut self.route_stats, route, is_5xx, dur);
-        bump(&mut self.host_stats, host, is_5xx, None);
+        bump(&mut self.route_stats, route, status, dur);
+        bump(&mut self.host_stats, host, status, None);
         let method = match rec.method {
             b"GET" => 0,
             b"POST" => 1,
             _ => self.methods.intern(rec.method),
         };
-        bump(&mut self.method_stats, method, is_5xx, None);
+        bump(&mut self.method_stats, method, status, None);
         if !addr.is_empty() {
             let up_dur = parse_last_us(rec.upstream_response_time).or(dur);
-            bump(&mut self.upstream_stats, up, is_5xx, up_dur);
+            bump(&mut self.upstream_stats, up, status, up_dur);
         }
         true
     }
@@ -511,14 +511,17 @@ fn parse_last_us(list: &[u8]) -> Option<u64> {
     upstream::parse_secs_us(last_value(list))
 }
 
-fn bump(stats: &mut Vec<KeyStats>, id: u32, is_5xx: bool, dur: Option<u64>) {
+fn bump(stats: &mut Vec<KeyStats>, id: u32, status: u16, dur: Option<u64>) {
     let id = id as usize;
     if id >= stats.len() {
         stats.resize_with(id + 1, KeyStats::default);
     }
     let s = &mut stats[id];
     s.requests += 1;
-    s.errors_5xx += is_5xx as u64;
+    if (500..600).contains(&status) {
+        s.errors_5xx += 1;
+        s.codes_5xx.add(status, 1);
+    }
     if let Some(us) = dur {
         s.latency.add(us);
     }

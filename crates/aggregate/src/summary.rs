@@ -7,6 +7,9 @@ use crate::LatencySketch;
 pub struct KeyStats {
     pub requests: u64,
     pub errors_5xx: u64,
+    /// The 5xx by status code, ascending; their sum is `errors_5xx` (less for figures
+    /// stored before codes were kept per key).
+    pub codes_5xx: Codes,
     pub latency: LatencySketch,
 }
 
@@ -14,7 +17,46 @@ impl KeyStats {
     pub fn merge(&mut self, other: &KeyStats) {
         self.requests += other.requests;
         self.errors_5xx += other.errors_5xx;
+        self.codes_5xx.merge(&other.codes_5xx);
         self.latency.merge(&other.latency);
+    }
+}
+
+/// Counts by status code, kept sorted; empty (and unallocated) until the first one.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Codes(Vec<(u16, u64)>);
+
+impl Codes {
+    pub fn add(&mut self, code: u16, n: u64) {
+        match self.0.binary_search_by_key(&code, |&(c, _)| c) {
+            Ok(i) => self.0[i].1 += n,
+            Err(i) => self.0.insert(i, (code, n)),
+        }
+    }
+
+    pub fn merge(&mut self, other: &Codes) {
+        for &(c, n) in &other.0 {
+            self.add(c, n);
+        }
+    }
+
+    /// (code, count), ascending by code.
+    pub fn iter(&self) -> impl Iterator<Item = (u16, u64)> + '_ {
+        self.0.iter().copied()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl FromIterator<(u16, u64)> for Codes {
+    fn from_iter<I: IntoIterator<Item = (u16, u64)>>(iter: I) -> Codes {
+        let mut c = Codes::default();
+        for (code, n) in iter {
+            c.add(code, n);
+        }
+        c
     }
 }
 

@@ -80,7 +80,7 @@ mod write;
 
 pub use alerts::{AlertCommit, AlertDb, NotificationRecord};
 pub use error::StoreError;
-pub use read::{Reader, StatusCount};
+pub use read::{KeyPoint, Reader, StatusCount};
 pub use write::Store;
 
 pub use faultline_aggregate::Summary;

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use faultline_aggregate::{KeyStats, LatencySketch, Summary};
+use faultline_aggregate::{Codes, KeyStats, LatencySketch, Summary};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use crate::error::{Context, StoreError};
@@ -22,8 +22,16 @@ pub struct Reader {
     tiers: Vec<Tier>,
 }
 
-/// (bucket, requests, 5xx) of one key.
-pub type KeyPoint = (i64, u64, u64);
+/// One bucket of one key's timeline.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct KeyPoint {
+    /// The bucket's first second.
+    pub bucket: i64,
+    pub requests: u64,
+    pub errors_5xx: u64,
+    /// The 5xx by code (empty for buckets stored before codes were kept per key).
+    pub codes_5xx: Codes,
+}
 
 impl Reader {
     /// Opens an existing store read-only. `tiers` are the ones the writer was configured
@@ -89,6 +97,7 @@ impl Reader {
         let mut sum = Summary::default();
         self.merge_statuses(&tx, &mut sum, res, from, to)?;
         self.merge_keys(&tx, &mut sum, res, from, to)?;
+        self.merge_key_codes(&tx, &mut sum, res, from, to)?;
         sum.routes_folded = tx
             .prepare_cached(
                 "SELECT EXISTS (SELECT 1 FROM rollup_folded WHERE res = ?1 AND bucket >= ?2 AND bucket < ?3)",
@@ -172,6 +181,48 @@ impl Reader {
         Ok(())
     }
 
+    fn merge_key_codes(
+        &self,
+        conn: &Connection,
+        sum: &mut Summary,
+        res: i64,
+        from: i64,
+        to: i64,
+    ) -> Result<(), StoreError> {
+        let what = "read a summary";
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT kind, name, status, sum(requests) FROM rollup_key_code
+                 WHERE res = ?1 AND bucket >= ?2 AND bucket < ?3 GROUP BY kind, name, status",
+            )
+            .ctx(&self.path, what)?;
+        let mut rows = stmt.query(params![res, from, to]).ctx(&self.path, what)?;
+        while let Some(row) = rows.next().ctx(&self.path, what)? {
+            let map = match row.get::<_, i64>(0).ctx(&self.path, what)? {
+                ROUTE => &mut sum.routes,
+                HOST => &mut sum.hosts,
+                UPSTREAM => &mut sum.upstreams,
+                METHOD => &mut sum.methods,
+                _ => return Err(self.corrupt("rollup key kind")),
+            };
+            let name = row
+                .get_ref(1)
+                .and_then(|v| Ok(v.as_blob()?))
+                .ctx(&self.path, what)?;
+            let status = row.get::<_, i64>(2).ctx(&self.path, what)?;
+            let status = u16::try_from(status)
+                .ok()
+                .filter(|s| (500..600).contains(s))
+                .ok_or_else(|| self.corrupt("status code"))?;
+            let n = row.get::<_, i64>(3).ctx(&self.path, what)? as u64;
+            // Written in the same commit as the key's row, so the key is there.
+            if let Some(stats) = map.get_mut(name) {
+                stats.codes_5xx.add(status, n);
+            }
+        }
+        Ok(())
+    }
+
     fn key_stats(&self, row: &Row<'_>) -> Result<KeyStats, StoreError> {
         let what = "read a summary";
         let blob = row
@@ -187,6 +238,7 @@ impl Reader {
         Ok(KeyStats {
             requests: row.get::<_, i64>(2).ctx(&self.path, what)? as u64,
             errors_5xx: row.get::<_, i64>(3).ctx(&self.path, what)? as u64,
+            codes_5xx: Codes::default(),
             latency,
         })
     }
@@ -212,7 +264,7 @@ impl Reader {
         Ok((res, points))
     }
 
-    /// Requests and 5xx per bucket of one key (a route, host, upstream or method) with
+    /// Requests and 5xx (by code) per bucket of one key (a route, host, upstream or method) with
     /// `from <= bucket < to`, ordered, and the resolution of the tier they come from.
     pub fn key_timeline(
         &self,
@@ -224,6 +276,7 @@ impl Reader {
         let what = "read a key's timeline";
         let tx = self.conn.unchecked_transaction().ctx(&self.path, what)?;
         let res = self.tier_for(from)?.res_secs;
+        let args = params![res, kind as i64, name.as_bytes(), from, to];
         let mut stmt = tx
             .prepare_cached(
                 "SELECT bucket, requests, errors FROM rollup_key
@@ -232,15 +285,41 @@ impl Reader {
             )
             .ctx(&self.path, what)?;
         let rows = stmt
-            .query_map(params![res, kind as i64, name.as_bytes(), from, to], |r| {
+            .query_map(args, |r| {
+                Ok(KeyPoint {
+                    bucket: r.get(0)?,
+                    requests: r.get::<_, i64>(1)? as u64,
+                    errors_5xx: r.get::<_, i64>(2)? as u64,
+                    codes_5xx: Codes::default(),
+                })
+            })
+            .ctx(&self.path, what)?;
+        let mut points: Vec<KeyPoint> = rows.collect::<Result<_, _>>().ctx(&self.path, what)?;
+        let mut stmt = tx
+            .prepare_cached(
+                "SELECT bucket, status, requests FROM rollup_key_code
+                 WHERE res = ?1 AND kind = ?2 AND name = ?3 AND bucket >= ?4 AND bucket < ?5",
+            )
+            .ctx(&self.path, what)?;
+        let rows = stmt
+            .query_map(args, |r| {
                 Ok((
-                    r.get(0)?,
-                    r.get::<_, i64>(1)? as u64,
-                    r.get::<_, i64>(2)? as u64,
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
                 ))
             })
             .ctx(&self.path, what)?;
-        let points = rows.collect::<Result<_, _>>().ctx(&self.path, what)?;
+        for row in rows {
+            let (bucket, status, n) = row.ctx(&self.path, what)?;
+            let status = u16::try_from(status)
+                .ok()
+                .filter(|s| (500..600).contains(s))
+                .ok_or_else(|| self.corrupt("status code"))?;
+            if let Ok(i) = points.binary_search_by_key(&bucket, |p| p.bucket) {
+                points[i].codes_5xx.add(status, n as u64);
+            }
+        }
         Ok((res, points))
     }
 

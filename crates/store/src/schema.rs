@@ -10,7 +10,7 @@ use crate::Tier;
 
 /// Bumped with every change of the tables below; an older build refuses a newer file
 /// instead of misreading it.
-pub(crate) const VERSION: i64 = 2;
+pub(crate) const VERSION: i64 = 3;
 
 /// "FLST" in the SQLite header, so another program's database is refused by name rather
 /// than mistaken for an empty store.
@@ -22,6 +22,19 @@ pub(crate) const RETIRED: i64 = i64::MAX;
 
 /// Long enough to ride out a checkpoint of the WAL or the other connection's commit.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// 5xx by status code per key and bucket (schema version 3).
+const KEY_CODE_SCHEMA: &str = "
+CREATE TABLE rollup_key_code (
+    res INTEGER NOT NULL,
+    bucket INTEGER NOT NULL,
+    kind INTEGER NOT NULL,
+    name BLOB NOT NULL,
+    status INTEGER NOT NULL,
+    requests INTEGER NOT NULL,
+    PRIMARY KEY (res, bucket, kind, name, status)
+) WITHOUT ROWID, STRICT;
+";
 
 /// `STRICT` so a wrongly typed value fails the commit instead of being stored silently.
 /// Column names avoid SQL keywords (`end`, `offset`, `key`, `first`, `last`) so no query
@@ -205,8 +218,9 @@ fn check_identity(
 ) -> Result<(), StoreError> {
     match app {
         APPLICATION_ID if version == VERSION => Ok(()),
-        // Version 1 lacked the alerting tables; the writer adds them.
-        APPLICATION_ID if version == 1 && migrate => Ok(()),
+        // Version 1 lacked the alerting tables, version 2 the 5xx by code per key; the
+        // writer adds them.
+        APPLICATION_ID if (version == 1 || version == 2) && migrate => Ok(()),
         APPLICATION_ID => Err(StoreError::Version {
             path: path.into(),
             found: version,
@@ -227,11 +241,18 @@ fn ensure_schema(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
     if app == APPLICATION_ID && version == 1 {
         tx.execute_batch(crate::alerts::ALERT_SCHEMA)
             .ctx(path, "add the alerting tables")?;
+    }
+    if app == APPLICATION_ID && (version == 1 || version == 2) {
+        // Buckets written before keep their 5xx totals per key, without the codes.
+        tx.execute_batch(KEY_CODE_SCHEMA)
+            .ctx(path, "add the 5xx by code per key")?;
         tx.pragma_update(None, "user_version", VERSION)
-            .ctx(path, "add the alerting tables")?;
+            .ctx(path, "migrate the schema")?;
     }
     if app == 0 {
         tx.execute_batch(SCHEMA).ctx(path, "create the schema")?;
+        tx.execute_batch(KEY_CODE_SCHEMA)
+            .ctx(path, "create the schema")?;
         tx.execute_batch(crate::alerts::ALERT_SCHEMA)
             .ctx(path, "create the schema")?;
         tx.pragma_update(None, "application_id", APPLICATION_ID)

@@ -29,6 +29,12 @@ ON CONFLICT (res, bucket, kind, name) DO UPDATE SET
     errors = errors + excluded.errors,
     latency = sketch_merge(latency, excluded.latency)";
 
+const UPSERT_KEY_CODE: &str = "
+INSERT INTO rollup_key_code (res, bucket, kind, name, status, requests)
+VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+ON CONFLICT (res, bucket, kind, name, status) DO UPDATE SET
+    requests = requests + excluded.requests";
+
 /// The single writer of a store file. Not shared: readers on other threads use
 /// [`Store::reader`].
 #[derive(Debug)]
@@ -157,6 +163,7 @@ fn write_buckets(
 ) -> rusqlite::Result<()> {
     let mut status = tx.prepare_cached(UPSERT_STATUS)?;
     let mut key = tx.prepare_cached(UPSERT_KEY)?;
+    let mut key_code = tx.prepare_cached(UPSERT_KEY_CODE)?;
     let mut folded =
         tx.prepare_cached("INSERT OR IGNORE INTO rollup_folded (res, bucket) VALUES (?1, ?2)")?;
     for (sec, sum) in buckets {
@@ -185,6 +192,16 @@ fn write_buckets(
                         int(stats.errors_5xx),
                         latency,
                     ])?;
+                    for (code, n) in stats.codes_5xx.iter() {
+                        key_code.execute(params![
+                            t.res_secs,
+                            align(*sec, t.res_secs),
+                            kind,
+                            &name[..],
+                            code,
+                            int(n),
+                        ])?;
+                    }
                 }
             }
         }
@@ -280,6 +297,7 @@ fn retain_in(
         for sql in [
             "DELETE FROM rollup_status WHERE res = ?1 AND bucket < ?2",
             "DELETE FROM rollup_key WHERE res = ?1 AND bucket < ?2",
+            "DELETE FROM rollup_key_code WHERE res = ?1 AND bucket < ?2",
             "DELETE FROM rollup_folded WHERE res = ?1 AND bucket < ?2",
         ] {
             deleted += tx.prepare_cached(sql)?.execute([res, cutoff])?;

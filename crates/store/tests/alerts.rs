@@ -178,7 +178,8 @@ fn a_version_1_store_gains_the_alerting_tables() {
     let conn = rusqlite::Connection::open(&path).unwrap();
     conn.execute_batch(
         "DROP TABLE alert_state; DROP TABLE alert; DROP TABLE notification;
-         DROP TABLE attempt; DROP TABLE silence; PRAGMA user_version = 1;",
+         DROP TABLE attempt; DROP TABLE silence; DROP TABLE rollup_key_code;
+         PRAGMA user_version = 1;",
     )
     .unwrap();
     drop(conn);

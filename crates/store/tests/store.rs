@@ -48,6 +48,7 @@ fn stats(requests: u64, errors: u64, latencies_us: &[u64]) -> KeyStats {
         requests,
         errors_5xx: errors,
         latency,
+        ..KeyStats::default()
     }
 }
 
@@ -65,7 +66,12 @@ fn tick(statuses: &[(usize, u64)], route: &str, latencies_us: &[u64]) -> Summary
         .filter(|(c, _)| *c >= 500)
         .map(|(_, n)| n)
         .sum();
-    let key = stats(s.requests(), errors, latencies_us);
+    let mut key = stats(s.requests(), errors, latencies_us);
+    key.codes_5xx = statuses
+        .iter()
+        .filter(|(c, _)| *c >= 500)
+        .map(|&(c, n)| (c as u16, n))
+        .collect();
     s.routes.insert(route.as_bytes().into(), key.clone());
     s.hosts.insert(b"api.example.com"[..].into(), key.clone());
     s.methods.insert(b"GET"[..].into(), key);
@@ -673,13 +679,88 @@ fn one_keys_timeline_counts_its_buckets_only() {
         )
         .unwrap();
     assert_eq!(res, 10);
-    assert_eq!(points, vec![(m, 10, 2), (m + 10, 5, 0)]);
+    let got: Vec<_> = points
+        .iter()
+        .map(|p| {
+            (
+                p.bucket,
+                p.requests,
+                p.errors_5xx,
+                p.codes_5xx.iter().collect::<Vec<_>>(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        vec![(m, 10, 2, vec![(502, 2)]), (m + 10, 5, 0, vec![])]
+    );
     let (_, hosts) = r
         .key_timeline(m, m + 60, faultline_store::KeyKind::Host, "api.example.com")
         .unwrap();
-    assert_eq!(hosts.iter().map(|p| p.1).sum::<u64>(), 22);
+    assert_eq!(hosts.iter().map(|p| p.requests).sum::<u64>(), 22);
     let (_, none) = r
         .key_timeline(m, m + 60, faultline_store::KeyKind::Route, "/nope")
         .unwrap();
     assert!(none.is_empty());
+}
+
+#[test]
+fn a_keys_5xx_by_code_add_up_across_commits_buckets_and_tiers() {
+    let (_d, path) = db();
+    let mut store = Store::open(&path, tiers()).unwrap();
+    let m = minute();
+    let route = "/api/items/{id}";
+    commit_buckets(&mut store, &[(m, tick(&[(200, 8), (502, 2)], route, &[]))]);
+    commit_buckets(
+        &mut store,
+        &[
+            (m + 5, tick(&[(502, 1), (504, 3)], route, &[])),
+            (m + 30, tick(&[(503, 4)], "/other", &[])),
+        ],
+    );
+    let r = store.reader().unwrap();
+    let codes = |s: &Summary, route: &str| -> Vec<(u16, u64)> {
+        s.routes[route.as_bytes()].codes_5xx.iter().collect()
+    };
+    // The 10 s tier: both commits fell into one bucket.
+    let fine = r.summary(m, m + 60).unwrap();
+    assert_eq!(codes(&fine, route), [(502, 3), (504, 3)]);
+    assert_eq!(codes(&fine, "/other"), [(503, 4)]);
+    assert_eq!(
+        fine.hosts[&b"api.example.com"[..]]
+            .codes_5xx
+            .iter()
+            .collect::<Vec<_>>(),
+        [(502, 3), (503, 4), (504, 3)]
+    );
+    // The 1 min tier, read once the 10 s tier no longer covers the range.
+    store.retain(m + 2 * 86_400).unwrap();
+    let r = store.reader().unwrap();
+    let coarse = r.summary(m, m + 60).unwrap();
+    assert_eq!(codes(&coarse, route), [(502, 3), (504, 3)]);
+}
+
+#[test]
+fn a_version_2_store_keeps_its_rollups_and_gains_the_codes_per_key() {
+    let (_d, path) = db();
+    let m = minute();
+    let route = "/api/items/{id}";
+    let store = Store::open(&path, tiers()).unwrap();
+    drop(store);
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    conn.execute_batch("DROP TABLE rollup_key_code; PRAGMA user_version = 2;")
+        .unwrap();
+    conn.execute(
+        "INSERT INTO rollup_key (res, bucket, kind, name, requests, errors) VALUES (10, ?1, 0, ?2, 7, 3)",
+        rusqlite::params![m, route.as_bytes()],
+    )
+    .unwrap();
+    drop(conn);
+    let mut store = Store::open(&path, tiers()).unwrap();
+    commit_buckets(&mut store, &[(m + 10, tick(&[(503, 2)], route, &[]))]);
+    let s = store.reader().unwrap().summary(m, m + 20).unwrap();
+    let k = &s.routes[route.as_bytes()];
+    assert_eq!((k.requests, k.errors_5xx), (9, 5));
+    // The old bucket's 5xx have no code; the new one's have.
+    assert_eq!(k.codes_5xx.iter().collect::<Vec<_>>(), [(503, 2)]);
 }

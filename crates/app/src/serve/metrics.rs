@@ -8,7 +8,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
-use faultline_aggregate::{KeyStats, LatencySketch, Summary};
+use faultline_aggregate::{Codes, KeyStats, LatencySketch, Summary};
 use faultline_alert::alert::Alert;
 
 use crate::serve::telemetry::Figures;
@@ -23,7 +23,7 @@ const BOUNDS: [f64; 12] = [
 #[derive(Debug, Default, Clone)]
 struct Key {
     requests: u64,
-    errors: u64,
+    codes: Codes,
     latency: LatencySketch,
 }
 
@@ -44,7 +44,7 @@ fn add(map: &mut BTreeMap<String, Key>, name: &[u8], s: &KeyStats) {
     }
     let k = map.entry(name).or_default();
     k.requests += s.requests;
-    k.errors += s.errors_5xx;
+    k.codes.merge(&s.codes_5xx);
     k.latency.merge(&s.latency);
 }
 
@@ -168,9 +168,15 @@ pub fn render(c: &Counters, figures: &Figures, active: &[Alert], openmetrics: bo
             out.sample(&name, &[(dim, k)], v.requests as f64);
         }
         let name = format!("faultline_{dim}_server_errors_total");
-        out.family(&name, "counter", &format!("5xx responses by {dim}."));
+        out.family(
+            &name,
+            "counter",
+            &format!("5xx responses by {dim} and status code."),
+        );
         for (k, v) in &c.dims[i] {
-            out.sample(&name, &[(dim, k)], v.errors as f64);
+            for (code, n) in v.codes.iter() {
+                out.sample(&name, &[(dim, k), ("code", &code.to_string())], n as f64);
+            }
         }
     }
     histogram(
@@ -285,6 +291,9 @@ mod tests {
                 KeyStats {
                     requests: 1,
                     errors_5xx: 1,
+                    codes_5xx: [(if i % 2 == 0 { 502 } else { 504 }, 1)]
+                        .into_iter()
+                        .collect(),
                     latency: LatencySketch::default(),
                 },
             );
@@ -295,6 +304,16 @@ mod tests {
         let text = render(&c, &Figures::default(), &[], false);
         assert!(text.contains("faultline_http_requests_total{code=\"502\"} 3"));
         assert!(text.contains("route=\"/r1\\\"x\""), "quotes are escaped");
+        // The five folded routes keep their codes.
+        let other: f64 = text
+            .lines()
+            .filter(|l| l.starts_with("faultline_route_server_errors_total{route=\"other\",code="))
+            .map(|l| l.rsplit(' ').next().unwrap().parse::<f64>().unwrap())
+            .sum();
+        assert_eq!(other, 5.0);
+        assert!(
+            text.contains("faultline_route_server_errors_total{route=\"/r1\\\"x\",code=\"504\"} 1")
+        );
         let om = render(&c, &Figures::default(), &[], true);
         assert!(om.ends_with("# EOF\n"));
         assert!(om.contains("# TYPE faultline_http_requests counter"));

@@ -69,21 +69,20 @@ pub fn series(
             let (_, rows) = reader
                 .key_timeline(from, to, kind, name)
                 .map_err(internal)?;
-            for (bucket, requests, errors) in rows {
-                let p = points.entry(slot(bucket)).or_default();
-                p.0 += requests;
-                p.1 += errors;
+            for kp in rows {
+                let p = points.entry(slot(kp.bucket)).or_default();
+                p.0 += kp.requests;
+                p.1 += kp.errors_5xx;
+                for (code, n) in kp.codes_5xx.iter() {
+                    *p.2.entry(format!("{code:03}")).or_default() += n;
+                }
             }
         }
     }
     let list: Vec<Value> = points
         .into_iter()
         .map(|(t, (requests, errors, by_code))| {
-            let mut v = json!({"t": t, "requests": requests, "errors_5xx": errors});
-            if key.is_none() {
-                v["by_code"] = json!(by_code);
-            }
-            v
+            json!({"t": t, "requests": requests, "errors_5xx": errors, "by_code": by_code})
         })
         .collect();
     Ok(json!({"step": step, "from": from, "to": to, "points": list}))
@@ -105,6 +104,8 @@ fn rows(map: &FxHashMap<Box<[u8]>, KeyStats>, limit: usize) -> Vec<Value> {
                 "name": clean_text(k),
                 "requests": s.requests,
                 "errors_5xx": s.errors_5xx,
+                "by_code": s.codes_5xx.iter().map(|(c, n)| (format!("{c:03}"), n))
+                    .collect::<BTreeMap<_, _>>(),
                 "p50_ms": s.latency.quantile_ms(0.5),
                 "p99_ms": s.latency.quantile_ms(0.99),
             })
