@@ -67,6 +67,23 @@ pub fn is_server_addr(addr: &[u8]) -> bool {
 
 /// Parses an nginx seconds value with millisecond precision (`0.021`) into microseconds.
 pub fn parse_secs_us(v: &[u8]) -> Option<u64> {
+    // The shape nginx writes, `S.mmm`, without the general loop's branches.
+    if let [whole @ .., b'.', a, b, c] = v {
+        let digit = |x: u8| u64::from(x.wrapping_sub(b'0'));
+        let (a, b, c) = (digit(*a), digit(*b), digit(*c));
+        if !whole.is_empty() && whole.len() <= 12 && a < 10 && b < 10 && c < 10 {
+            let mut n = 0u64;
+            let mut ok = true;
+            for &x in whole {
+                let d = digit(x);
+                ok &= d < 10;
+                n = n * 10 + d;
+            }
+            if ok {
+                return Some(n * 1_000_000 + (a * 100 + b * 10 + c) * 1_000);
+            }
+        }
+    }
     if v.is_empty() || v == b"-" {
         return None;
     }
@@ -124,5 +141,15 @@ mod tests {
         assert_eq!(parse_secs_us(b"3"), Some(3_000_000));
         assert_eq!(parse_secs_us(b"-"), None);
         assert_eq!(parse_secs_us(b"1.2.3"), None);
+        assert_eq!(parse_secs_us(b"1.2.345"), None);
+        assert_eq!(parse_secs_us(b"12.345"), Some(12_345_000));
+        assert_eq!(parse_secs_us(b".345"), Some(345_000));
+        assert_eq!(parse_secs_us(b"x.345"), None);
+        assert_eq!(parse_secs_us(b"1.34x"), None);
+        assert_eq!(
+            parse_secs_us(b"999999999999.999"),
+            Some(999_999_999_999_999_000)
+        );
+        assert_eq!(parse_secs_us(b"99999999999999.999"), None, "overflows");
     }
 }
