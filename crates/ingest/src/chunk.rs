@@ -59,7 +59,12 @@ impl ChunkReader {
         let head = buffered.fill_buf()?;
         let comp = Compression::sniff(head);
         let inner: Box<dyn Read + Send> = match comp {
-            Compression::None => Box::new(buffered),
+            // The sniffed bytes, then the source itself: chunks are read straight into their
+            // buffers instead of through a second copy in the `BufReader`.
+            Compression::None => {
+                let head = io::Cursor::new(buffered.buffer().to_vec());
+                Box::new(head.chain(buffered.into_inner()))
+            }
             Compression::Gzip => Box::new(flate2::bufread::MultiGzDecoder::new(buffered)),
             Compression::Zstd => Box::new(zstd::stream::read::Decoder::with_buffer(buffered)?),
         };
