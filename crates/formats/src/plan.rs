@@ -101,6 +101,50 @@ pub(crate) struct Field {
     pub(crate) var: Var,
     pub(crate) end: End,
     pub(crate) lit: Box<[u8]>,
+    /// `lit` as a word to compare eight bytes at once with (see [`Lit8`]).
+    pub(crate) lit8: Lit8,
+}
+
+/// A literal of at most eight bytes as a masked little-endian word, so that a line is
+/// checked for it with one load and compare instead of a byte loop.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Lit8 {
+    word: u64,
+    mask: u64,
+    /// Whether the literal fits (longer ones take the byte loop).
+    fits: bool,
+}
+
+impl Lit8 {
+    pub(crate) fn new(lit: &[u8]) -> Lit8 {
+        if lit.len() > 8 {
+            return Lit8::default();
+        }
+        let mut w = [0u8; 8];
+        w[..lit.len()].copy_from_slice(lit);
+        let mask = if lit.len() == 8 {
+            u64::MAX
+        } else {
+            (1u64 << (8 * lit.len())) - 1
+        };
+        Lit8 {
+            word: u64::from_le_bytes(w),
+            mask,
+            fits: true,
+        }
+    }
+
+    /// `hay` without the literal `lit` (whose word this is) at its start.
+    #[inline(always)]
+    pub(crate) fn strip<'a>(&self, hay: &'a [u8], lit: &[u8]) -> Option<&'a [u8]> {
+        if self.fits {
+            if let Some(head) = hay.first_chunk::<8>() {
+                return (u64::from_le_bytes(*head) & self.mask == self.word)
+                    .then(|| &hay[lit.len()..]);
+            }
+        }
+        strip(hay, lit)
+    }
 }
 
 /// A compiled text format: literal text before the first field, then the fields.
@@ -158,10 +202,12 @@ impl Plan {
                 Some(Piece::Field { .. }) => return Err(name),
                 None => None,
             };
+            let lit: Box<[u8]> = after.as_deref().unwrap_or_default().into();
             fields.push(Field {
                 var,
                 end: end_rule(quote, fixed, list, &before, after.as_deref()),
-                lit: after.as_deref().unwrap_or_default().into(),
+                lit8: Lit8::new(&lit),
+                lit,
             });
             before = after.unwrap_or_default();
         }
@@ -184,7 +230,7 @@ impl Plan {
         for f in self.fields.iter() {
             let len = value_len(f, rest)?;
             let (value, after) = rest.split_at(len);
-            rest = strip(after, &f.lit).ok_or(NO_MATCH)?;
+            rest = f.lit8.strip(after, &f.lit).ok_or(NO_MATCH)?;
             apply(f.var, value, rec, cache)?;
         }
         if rest.is_empty() {
@@ -466,6 +512,26 @@ mod tests {
         let quoted = vec![lit("\""), var(Var::Status, "a"), lit("\"")];
         let p = Plan::build(quoted, End::Quoted).unwrap();
         assert_eq!(p.fields[0].end, End::Quoted);
+    }
+
+    #[test]
+    fn a_literal_word_strips_what_the_byte_loop_strips() {
+        let hay = b"\" 200 \"-\" 0.021 : x] \"GET /a\" 12345678 trailing";
+        for lit in [
+            &b""[..],
+            b" ",
+            b"\" ",
+            b"] \"",
+            b" : ",
+            b"\" 200 \"-",
+            b"\" 200 \"-\" 0.0",
+        ] {
+            let w = Lit8::new(lit);
+            for from in 0..hay.len() {
+                let h = &hay[from..];
+                assert_eq!(w.strip(h, lit), strip(h, lit), "{:?} at {from}", lit);
+            }
+        }
     }
 
     #[test]
