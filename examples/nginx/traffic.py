@@ -542,8 +542,10 @@ def play(args):
         name = scenario["name"]
         begin, during, end = fault_actions(name, backends, traffic)
         log(f"{name}: {scenario['description']}, for {seconds}s")
-        begin()
+        # The phase starts when the fault is set off, not once it is in place: killing a
+        # pool waits for its ports to close, and requests fail meanwhile.
         start = time.time()
+        begin()
         during(seconds)
         end()
         phase = {"name": name, "kind": "incident", "start": start, "end": time.time(),
