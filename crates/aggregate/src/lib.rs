@@ -42,6 +42,6 @@ pub use interner::{Interner, OTHER};
 pub use route::{route_into, RoutePatterns};
 pub use shard::{Cell, ChunkOut, ErrEvent, Limits, Options, Run, SeriesKey, Shard};
 pub use sketch::LatencySketch;
-pub use summary::{Codes, KeyStats, Summary};
+pub use summary::{Codes, KeyMap, KeyStats, Summary};
 pub use tells::{LineRef, StatusTells, Tells, EXACT_DURATIONS, FAST_US};
 pub use timeline::{code_slot, Bucket, Timeline};

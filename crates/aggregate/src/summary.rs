@@ -60,6 +60,9 @@ impl FromIterator<(u16, u64)> for Codes {
     }
 }
 
+/// The figures of every key of one kind (routes, hosts, upstreams or methods).
+pub type KeyMap = FxHashMap<Box<[u8]>, KeyStats>;
+
 /// Order-free totals of a whole run: mergeable across workers and inputs.
 #[derive(Debug, Clone, Default)]
 pub struct Summary {
@@ -92,6 +95,16 @@ impl Summary {
             }
         }
         self.routes_folded |= other.routes_folded;
+    }
+
+    /// The key maps in the order route, host, upstream, method.
+    pub fn key_maps_mut(&mut self) -> [&mut KeyMap; 4] {
+        [
+            &mut self.routes,
+            &mut self.hosts,
+            &mut self.upstreams,
+            &mut self.methods,
+        ]
     }
 
     pub fn requests(&self) -> u64 {

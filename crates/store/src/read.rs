@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use faultline_aggregate::{Codes, KeyStats, LatencySketch, Summary};
+use faultline_aggregate::{Codes, KeyMap, KeyStats, LatencySketch, Summary};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 
 use crate::error::{Context, StoreError};
@@ -95,9 +95,10 @@ impl Reader {
         let tx = self.conn.unchecked_transaction().ctx(&self.path, what)?;
         let res = self.tier_for(from)?.res_secs;
         let mut sum = Summary::default();
-        self.merge_statuses(&tx, &mut sum, res, from, to)?;
-        self.merge_keys(&tx, &mut sum, res, from, to)?;
-        self.merge_key_codes(&tx, &mut sum, res, from, to)?;
+        let range = (res, from, to);
+        self.merge_statuses(&tx, &mut sum, range)?;
+        self.merge_keys(&tx, &mut sum, range)?;
+        self.merge_key_codes(&tx, &mut sum, range)?;
         sum.routes_folded = tx
             .prepare_cached(
                 "SELECT EXISTS (SELECT 1 FROM rollup_folded WHERE res = ?1 AND bucket >= ?2 AND bucket < ?3)",
@@ -107,23 +108,33 @@ impl Reader {
         Ok(sum)
     }
 
+    /// Calls `f` on every row of `sql`, a query over `(res, from, to)` as `?1..?3`.
+    fn each_row(
+        &self,
+        conn: &Connection,
+        sql: &str,
+        (res, from, to): (i64, i64, i64),
+        mut f: impl FnMut(&Row<'_>) -> Result<(), StoreError>,
+    ) -> Result<(), StoreError> {
+        let what = "read a summary";
+        let mut stmt = conn.prepare_cached(sql).ctx(&self.path, what)?;
+        let mut rows = stmt.query(params![res, from, to]).ctx(&self.path, what)?;
+        while let Some(row) = rows.next().ctx(&self.path, what)? {
+            f(row)?;
+        }
+        Ok(())
+    }
+
     fn merge_statuses(
         &self,
         conn: &Connection,
         sum: &mut Summary,
-        res: i64,
-        from: i64,
-        to: i64,
+        range: (i64, i64, i64),
     ) -> Result<(), StoreError> {
         let what = "read a summary";
-        let mut stmt = conn
-            .prepare_cached(
-                "SELECT status, sum(requests) FROM rollup_status
-                 WHERE res = ?1 AND bucket >= ?2 AND bucket < ?3 GROUP BY status",
-            )
-            .ctx(&self.path, what)?;
-        let mut rows = stmt.query(params![res, from, to]).ctx(&self.path, what)?;
-        while let Some(row) = rows.next().ctx(&self.path, what)? {
+        let sql = "SELECT status, sum(requests) FROM rollup_status
+                   WHERE res = ?1 AND bucket >= ?2 AND bucket < ?3 GROUP BY status";
+        self.each_row(conn, sql, range, |row| {
             let (status, n): (i64, i64) = (
                 row.get(0).ctx(&self.path, what)?,
                 row.get(1).ctx(&self.path, what)?,
@@ -136,39 +147,21 @@ impl Reader {
                 sum.by_status.resize(status + 1, 0);
             }
             sum.by_status[status] += n as u64;
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     fn merge_keys(
         &self,
         conn: &Connection,
         sum: &mut Summary,
-        res: i64,
-        from: i64,
-        to: i64,
+        range: (i64, i64, i64),
     ) -> Result<(), StoreError> {
-        let what = "read a summary";
-        let mut stmt = conn
-            .prepare_cached(
-                "SELECT kind, name, requests, errors, latency FROM rollup_key
-                 WHERE res = ?1 AND bucket >= ?2 AND bucket < ?3",
-            )
-            .ctx(&self.path, what)?;
-        let mut rows = stmt.query(params![res, from, to]).ctx(&self.path, what)?;
-        while let Some(row) = rows.next().ctx(&self.path, what)? {
-            let map = match row.get::<_, i64>(0).ctx(&self.path, what)? {
-                ROUTE => &mut sum.routes,
-                HOST => &mut sum.hosts,
-                UPSTREAM => &mut sum.upstreams,
-                METHOD => &mut sum.methods,
-                _ => return Err(self.corrupt("rollup key kind")),
-            };
+        let sql = "SELECT kind, name, requests, errors, latency FROM rollup_key
+                   WHERE res = ?1 AND bucket >= ?2 AND bucket < ?3";
+        self.each_row(conn, sql, range, |row| {
+            let (map, name) = self.key_of(sum, row)?;
             let stats = self.key_stats(row)?;
-            let name = row
-                .get_ref(1)
-                .and_then(|v| Ok(v.as_blob()?))
-                .ctx(&self.path, what)?;
             // Looked up by slice first: most names repeat across buckets, and a hit needs no
             // allocation.
             match map.get_mut(name) {
@@ -177,50 +170,60 @@ impl Reader {
                     map.insert(name.into(), stats);
                 }
             }
-        }
-        Ok(())
+            Ok(())
+        })
     }
 
     fn merge_key_codes(
         &self,
         conn: &Connection,
         sum: &mut Summary,
-        res: i64,
-        from: i64,
-        to: i64,
+        range: (i64, i64, i64),
     ) -> Result<(), StoreError> {
         let what = "read a summary";
-        let mut stmt = conn
-            .prepare_cached(
-                "SELECT kind, name, status, sum(requests) FROM rollup_key_code
-                 WHERE res = ?1 AND bucket >= ?2 AND bucket < ?3 GROUP BY kind, name, status",
-            )
-            .ctx(&self.path, what)?;
-        let mut rows = stmt.query(params![res, from, to]).ctx(&self.path, what)?;
-        while let Some(row) = rows.next().ctx(&self.path, what)? {
-            let map = match row.get::<_, i64>(0).ctx(&self.path, what)? {
-                ROUTE => &mut sum.routes,
-                HOST => &mut sum.hosts,
-                UPSTREAM => &mut sum.upstreams,
-                METHOD => &mut sum.methods,
-                _ => return Err(self.corrupt("rollup key kind")),
-            };
-            let name = row
-                .get_ref(1)
-                .and_then(|v| Ok(v.as_blob()?))
-                .ctx(&self.path, what)?;
-            let status = row.get::<_, i64>(2).ctx(&self.path, what)?;
-            let status = u16::try_from(status)
-                .ok()
-                .filter(|s| (500..600).contains(s))
-                .ok_or_else(|| self.corrupt("status code"))?;
+        let sql = "SELECT kind, name, status, sum(requests) FROM rollup_key_code
+                   WHERE res = ?1 AND bucket >= ?2 AND bucket < ?3 GROUP BY kind, name, status";
+        self.each_row(conn, sql, range, |row| {
+            let (map, name) = self.key_of(sum, row)?;
+            let status = self.code_5xx(row.get(2).ctx(&self.path, what)?)?;
             let n = row.get::<_, i64>(3).ctx(&self.path, what)? as u64;
             // Written in the same commit as the key's row, so the key is there.
             if let Some(stats) = map.get_mut(name) {
                 stats.codes_5xx.add(status, n);
             }
-        }
-        Ok(())
+            Ok(())
+        })
+    }
+
+    /// The map of a row's key kind (column 0) and its name (column 1).
+    fn key_of<'s, 'r>(
+        &self,
+        sum: &'s mut Summary,
+        row: &'r Row<'_>,
+    ) -> Result<(&'s mut KeyMap, &'r [u8]), StoreError> {
+        let what = "read a summary";
+        let kind = row.get::<_, i64>(0).ctx(&self.path, what)?;
+        let map = match kind {
+            ROUTE | HOST | UPSTREAM | METHOD => sum
+                .key_maps_mut()
+                .into_iter()
+                .nth(kind as usize)
+                .expect("four kinds"),
+            _ => return Err(self.corrupt("rollup key kind")),
+        };
+        let name = row
+            .get_ref(1)
+            .and_then(|v| Ok(v.as_blob()?))
+            .ctx(&self.path, what)?;
+        Ok((map, name))
+    }
+
+    /// A stored 5xx status code.
+    fn code_5xx(&self, status: i64) -> Result<u16, StoreError> {
+        u16::try_from(status)
+            .ok()
+            .filter(|s| (500..600).contains(s))
+            .ok_or_else(|| self.corrupt("status code"))
     }
 
     fn key_stats(&self, row: &Row<'_>) -> Result<KeyStats, StoreError> {
@@ -312,10 +315,7 @@ impl Reader {
             .ctx(&self.path, what)?;
         for row in rows {
             let (bucket, status, n) = row.ctx(&self.path, what)?;
-            let status = u16::try_from(status)
-                .ok()
-                .filter(|s| (500..600).contains(s))
-                .ok_or_else(|| self.corrupt("status code"))?;
+            let status = self.code_5xx(status)?;
             if let Ok(i) = points.binary_search_by_key(&bucket, |p| p.bucket) {
                 points[i].codes_5xx.add(status, n as u64);
             }
