@@ -121,6 +121,9 @@ class Receiver:
                 with outer.lock:
                     outer.requests.append((dict(self.headers), body, time.monotonic()))
                     status = outer.plan.pop(0) if outer.plan else 200
+                if status == "hang":  # longer than the receiver's timeout
+                    time.sleep(5)
+                    status = 200
                 self.send_response(status)
                 if status == 429:
                     self.send_header("Retry-After", "1")
@@ -677,3 +680,44 @@ window = "1m"
         if a["labels"]["alertname"] == "format-changed"], daemon=d)
     assert got[0]["labels"]["input"] == str(traffic.access)
     assert "could not be parsed" in got[0]["annotations"]["summary"]
+
+
+def test_a_receiver_that_hangs_does_not_hold_up_the_others(
+        faultline, tmp_path, traffic, receivers, daemons):
+    stuck = receivers(plan=["hang"] * 1000)
+    hook = receivers()
+    both = f"""
+[[receiver]]
+name = "stuck"
+type = "webhook"
+url = "{stuck.url}"
+timeout = "2s"
+{webhook(hook.url)}
+[route]
+receiver = "hook"
+group_by = ["alertname", "host"]
+group_wait = "0s"
+group_interval = "1s"
+repeat_interval = "1h"
+[[route.routes]]
+receiver = "stuck"
+continue = true
+[[route.routes]]
+receiver = "hook"
+"""
+    cfg, port = write_config(tmp_path, both)
+    d = serve(faultline, cfg, port, daemons)
+    traffic.start()
+    time.sleep(3)
+    traffic.burst()
+    stuck.wait("the stuck receiver called", lambda ps: len(ps) >= 1, daemon=d)
+    called = stuck.requests[0][2]
+    got = hook.wait("the page at the other receiver", firing, daemon=d)
+    paged = [t for _, b, t in hook.requests if json.loads(b)["status"] == "firing"][0]
+    # The same notification went to both; the other receiver did not wait for the
+    # stuck one's 2 s timeout (nor for its retries).
+    assert paged - called < 1.5, (paged - called, got)
+    n = d.wait_for("the stuck receiver's timeout recorded", lambda: [
+        x for x in notifications(d)
+        if x["notification"]["receiver"] == "stuck" and x["tries"]], timeout=20)[0]
+    assert n["tries"][0]["outcome"] == "retry", n

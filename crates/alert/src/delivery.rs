@@ -1,8 +1,15 @@
 //! The retry and record stages: notifications wait in a durable outbox (the store implements
-//! [`Outbox`]); [`deliver_due`] sends those that are due, and records every attempt. A
+//! [`Outbox`]); [`Couriers`] send those that are due, one thread per receiver, and every
+//! attempt is recorded. A
 //! failure the notifier calls retryable is tried again after a jittered exponential backoff
 //! (or the receiver's `Retry-After`, if longer) until `give_up_ms` after the notification was
 //! made; others fail at once and are reported.
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Arc};
+use std::thread::JoinHandle;
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -114,29 +121,178 @@ pub fn judge(policy: &Policy, q: &Queued, result: Result<(), SendError>, now: Ms
     }
 }
 
-/// Sends what is due and records each attempt. A notification for a receiver that no
-/// longer exists fails.
-pub fn deliver_due<O: Outbox>(
-    outbox: &mut O,
-    notifier: &dyn Fn(&str) -> Option<std::sync::Arc<dyn Notifier>>,
-    policy: &Policy,
-    ctx: &Context,
-    limit: usize,
-) -> Result<Vec<Attempt>, O::Error> {
-    let mut done = Vec::new();
-    for q in outbox.due(ctx.now, limit)? {
-        let result = match notifier(&q.notification.receiver) {
-            Some(n) => n.send(&q.notification, ctx),
-            None => Err(SendError::fatal(format!(
-                "receiver {:?} is not configured",
-                q.notification.receiver
-            ))),
-        };
-        let a = judge(policy, &q, result, ctx.now);
-        outbox.record(&a)?;
-        done.push(a);
+/// The clock of the delivery stage (ms since the epoch); injected so tests control it.
+pub type Clock = Arc<dyn Fn() -> Ms + Send + Sync>;
+
+/// What the couriers need besides the notifiers.
+#[derive(Clone)]
+pub struct Setup {
+    pub policy: Policy,
+    /// Base of the links in notifications.
+    pub external_url: String,
+    pub clock: Clock,
+    /// Called after each attempt ends, from the courier's thread (to wake the caller for
+    /// [`Couriers::collect`]).
+    pub on_done: Arc<dyn Fn() + Send + Sync>,
+}
+
+impl std::fmt::Debug for Setup {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Setup")
+            .field("policy", &self.policy)
+            .field("external_url", &self.external_url)
+            .finish_non_exhaustive()
     }
-    Ok(done)
+}
+
+/// One sending thread per receiver, so a receiver that is slow or down delays only its own
+/// notifications. The caller owns the outbox: [`Couriers::dispatch`] hands what is due to
+/// the receivers' threads, [`Couriers::collect`] records the attempts they finished. A
+/// notification being sent is not handed out again; a group's next one waits in the outbox
+/// until it is recorded (the outbox gives only the oldest of a group).
+pub struct Couriers {
+    lanes: BTreeMap<String, mpsc::Sender<Queued>>,
+    done: mpsc::Receiver<Attempt>,
+    in_flight: HashSet<String>,
+    stop: Arc<AtomicBool>,
+    threads: Vec<JoinHandle<()>>,
+    setup: Setup,
+}
+
+impl std::fmt::Debug for Couriers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Couriers")
+            .field("receivers", &self.lanes.keys().collect::<Vec<_>>())
+            .field("in_flight", &self.in_flight.len())
+            .finish()
+    }
+}
+
+impl Couriers {
+    /// Starts a thread for each receiver.
+    pub fn start(notifiers: BTreeMap<String, Arc<dyn Notifier>>, setup: Setup) -> Couriers {
+        let (done_tx, done) = mpsc::channel();
+        let stop = Arc::new(AtomicBool::new(false));
+        let mut lanes = BTreeMap::new();
+        let mut threads = Vec::new();
+        for (name, notifier) in notifiers {
+            let (tx, rx) = mpsc::channel::<Queued>();
+            let (done_tx, stop, setup) = (done_tx.clone(), stop.clone(), setup.clone());
+            let spawned = std::thread::Builder::new()
+                .name(format!("deliver {name}"))
+                .spawn(move || {
+                    for q in rx {
+                        if stop.load(Ordering::Relaxed) {
+                            break;
+                        }
+                        let ctx = Context {
+                            now: (setup.clock)(),
+                            external_url: setup.external_url.clone(),
+                        };
+                        let result = notifier.send(&q.notification, &ctx);
+                        let a = judge(&setup.policy, &q, result, (setup.clock)());
+                        if done_tx.send(a).is_err() {
+                            break;
+                        }
+                        (setup.on_done)();
+                    }
+                });
+            // A receiver whose thread cannot start gets no lane: its notifications fail
+            // with a reason instead of waiting for ever.
+            if let Ok(handle) = spawned {
+                lanes.insert(name, tx);
+                threads.push(handle);
+            }
+        }
+        Couriers {
+            lanes,
+            done,
+            in_flight: HashSet::new(),
+            stop,
+            threads,
+            setup,
+        }
+    }
+
+    /// Hands the notifications due now to their receivers' threads (at most `limit` new
+    /// ones). A notification for a receiver that is not configured fails at once; its
+    /// attempt is recorded and returned.
+    pub fn dispatch<O: Outbox>(
+        &mut self,
+        outbox: &mut O,
+        limit: usize,
+    ) -> Result<Vec<Attempt>, O::Error> {
+        let now = (self.setup.clock)();
+        let mut failed = Vec::new();
+        let mut handed = 0;
+        for q in outbox.due(now, limit + self.in_flight.len())? {
+            if handed == limit {
+                break;
+            }
+            if self.in_flight.contains(&q.notification.id) {
+                continue;
+            }
+            let lane = self.lanes.get(&q.notification.receiver);
+            let id = q.notification.id.clone();
+            match lane.map(|tx| tx.send(q.clone()).is_ok()) {
+                Some(true) => {
+                    self.in_flight.insert(id);
+                    handed += 1;
+                }
+                _ => {
+                    let err = SendError::fatal(format!(
+                        "receiver {:?} is not configured",
+                        q.notification.receiver
+                    ));
+                    let a = judge(&self.setup.policy, &q, Err(err), now);
+                    outbox.record(&a)?;
+                    failed.push(a);
+                }
+            }
+        }
+        Ok(failed)
+    }
+
+    /// Records the attempts finished since the last call, waiting up to `wait` for the
+    /// first one.
+    pub fn collect<O: Outbox>(
+        &mut self,
+        outbox: &mut O,
+        wait: Duration,
+    ) -> Result<Vec<Attempt>, O::Error> {
+        let mut out = Vec::new();
+        let first = if wait.is_zero() {
+            self.done.try_recv().ok()
+        } else {
+            self.done.recv_timeout(wait).ok()
+        };
+        let mut next = first;
+        while let Some(a) = next {
+            // Out of flight even if the record fails: the notification stays in the
+            // outbox and is sent again, with the same id.
+            self.in_flight.remove(&a.notification);
+            outbox.record(&a)?;
+            out.push(a);
+            next = self.done.try_recv().ok();
+        }
+        Ok(out)
+    }
+
+    /// How many notifications are being sent.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+
+    /// Lets each thread finish the send it is in, skips what waits behind it, and records
+    /// the attempts that finished.
+    pub fn finish<O: Outbox>(mut self, outbox: &mut O) -> Result<Vec<Attempt>, O::Error> {
+        self.stop.store(true, Ordering::Relaxed);
+        self.lanes.clear();
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+        self.collect(outbox, Duration::ZERO)
+    }
 }
 
 #[cfg(test)]
@@ -159,6 +315,143 @@ mod tests {
             attempts,
             next_at: 0,
         }
+    }
+
+    /// An outbox in memory: pending notifications by id, oldest first.
+    #[derive(Default)]
+    struct Memory {
+        pending: Vec<Queued>,
+        records: Vec<Attempt>,
+    }
+
+    impl Outbox for Memory {
+        type Error = String;
+        fn due(&mut self, now: Ms, limit: usize) -> Result<Vec<Queued>, String> {
+            let mut seen = HashSet::new();
+            Ok(self
+                .pending
+                .iter()
+                .filter(|q| seen.insert(q.notification.group_key.clone()) && q.next_at <= now)
+                .take(limit)
+                .cloned()
+                .collect())
+        }
+        fn record(&mut self, a: &Attempt) -> Result<(), String> {
+            if a.outcome != Outcome::Retry {
+                self.pending.retain(|q| q.notification.id != a.notification);
+            }
+            self.records.push(a.clone());
+            Ok(())
+        }
+    }
+
+    /// A receiver that answers only when the test lets it, and says when it was called.
+    #[derive(Debug)]
+    struct Gate {
+        called: std::sync::Mutex<mpsc::Sender<String>>,
+        open: std::sync::Mutex<mpsc::Receiver<()>>,
+    }
+
+    impl Notifier for Gate {
+        fn send(&self, n: &Notification, _: &Context) -> Result<(), SendError> {
+            let _ = self.called.lock().unwrap().send(n.id.clone());
+            self.open
+                .lock()
+                .unwrap()
+                .recv()
+                .map_err(|_| SendError::fatal("closed".into()))
+        }
+    }
+
+    #[derive(Debug)]
+    struct Instant;
+
+    impl Notifier for Instant {
+        fn send(&self, _: &Notification, _: &Context) -> Result<(), SendError> {
+            Ok(())
+        }
+    }
+
+    fn to(receiver: &str, id: &str, group: &str) -> Queued {
+        let mut q = queued(0);
+        q.notification.id = id.into();
+        q.notification.receiver = receiver.into();
+        q.notification.group_key = group.into();
+        q
+    }
+
+    #[test]
+    fn a_receiver_that_hangs_delays_only_its_own_notifications() {
+        let (called_tx, called) = mpsc::channel();
+        let (open, open_rx) = mpsc::channel();
+        let mut notifiers: BTreeMap<String, Arc<dyn Notifier>> = BTreeMap::new();
+        notifiers.insert(
+            "slow".into(),
+            Arc::new(Gate {
+                called: std::sync::Mutex::new(called_tx),
+                open: std::sync::Mutex::new(open_rx),
+            }),
+        );
+        notifiers.insert("fast".into(), Arc::new(Instant));
+        let setup = Setup {
+            policy: Policy::default(),
+            external_url: String::new(),
+            clock: Arc::new(|| 5_000),
+            on_done: Arc::new(|| {}),
+        };
+        let mut couriers = Couriers::start(notifiers, setup);
+        let mut outbox = Memory {
+            pending: vec![
+                to("slow", "ntf-s1", "slow:a"),
+                to("slow", "ntf-s2", "slow:a"),
+                to("fast", "ntf-f1", "fast:a"),
+                to("gone", "ntf-g1", "gone:a"),
+            ],
+            ..Memory::default()
+        };
+        // The unknown receiver fails at once; the others are handed out.
+        let failed = couriers.dispatch(&mut outbox, 10).unwrap();
+        assert_eq!(failed.len(), 1);
+        assert_eq!(
+            (failed[0].notification.as_str(), failed[0].outcome),
+            ("ntf-g1", Outcome::Failed)
+        );
+        assert_eq!(called.recv().unwrap(), "ntf-s1");
+        // The fast receiver's page is recorded while the slow one still hangs.
+        let done = couriers
+            .collect(&mut outbox, Duration::from_secs(10))
+            .unwrap();
+        assert_eq!(done.len(), 1);
+        assert_eq!(
+            (done[0].notification.as_str(), done[0].outcome),
+            ("ntf-f1", Outcome::Delivered)
+        );
+        // The one in flight is not handed out again, and its group's next one waits.
+        assert!(couriers.dispatch(&mut outbox, 10).unwrap().is_empty());
+        assert_eq!(couriers.in_flight(), 1);
+        open.send(()).unwrap();
+        let done = couriers
+            .collect(&mut outbox, Duration::from_secs(10))
+            .unwrap();
+        assert_eq!(done[0].notification, "ntf-s1");
+        couriers.dispatch(&mut outbox, 10).unwrap();
+        assert_eq!(
+            called.recv().unwrap(),
+            "ntf-s2",
+            "the group's next, in order"
+        );
+        open.send(()).unwrap();
+        couriers
+            .collect(&mut outbox, Duration::from_secs(10))
+            .unwrap();
+        assert!(outbox.pending.is_empty());
+        assert!(couriers.finish(&mut outbox).unwrap().is_empty());
+        let order: Vec<&str> = outbox
+            .records
+            .iter()
+            .map(|a| a.notification.as_str())
+            .collect();
+        assert_eq!(order, ["ntf-g1", "ntf-f1", "ntf-s1", "ntf-s2"]);
     }
 
     #[test]

@@ -1,7 +1,8 @@
-//! The delivery thread: sends what the outbox holds through the receivers' notifiers and
-//! records every attempt, on a connection of its own. The main loop wakes it after a commit
-//! that enqueued notifications; otherwise it looks for due retries twice a second. Only
-//! this thread reads the clock for delivery.
+//! The delivery thread: hands what the outbox holds to one sending thread per receiver
+//! ([`Couriers`]) and records every attempt, on a connection of its own, so a receiver
+//! that is slow or down delays only its own notifications. The main loop wakes it after a
+//! commit that enqueued notifications, and a courier after each attempt; otherwise it looks
+//! for due retries twice a second.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -10,16 +11,16 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crossbeam_channel::{Receiver as Rx, RecvTimeoutError, Sender};
-use faultline_alert::delivery::{deliver_due, Outcome, Policy};
-use faultline_alert::notify::{self, Context, Notifier, Receiver};
+use faultline_alert::delivery::{Attempt, Couriers, Outcome, Policy, Setup};
+use faultline_alert::notify::{self, Notifier, Receiver};
 use faultline_alert::Ms;
-use faultline_store::AlertDb;
+use faultline_store::{AlertDb, StoreError};
 
 use crate::serve::telemetry::{SelfEvent, Sink, Telemetry};
 
 /// How often due retries are looked for when nothing wakes the thread.
 const IDLE_MS: u64 = 500;
-/// Notifications sent per round, so a stop or new receivers are not kept waiting long.
+/// Notifications handed out per round.
 const PER_ROUND: usize = 32;
 
 enum Msg {
@@ -73,18 +74,32 @@ impl Delivery {
     ) -> Result<Delivery, String> {
         let mut db = AlertDb::open(path).map_err(|e| e.to_string())?;
         let (tx, rx) = crossbeam_channel::unbounded();
-        let mut map = notifiers(receivers, &sink);
+        let wake = tx.clone();
+        let start = move |receivers: &[Receiver], url: String, sink: &Sink| {
+            let wake = wake.clone();
+            let setup = Setup {
+                policy: Policy::default(),
+                external_url: url,
+                clock: Arc::new(wall_ms),
+                on_done: Arc::new(move || {
+                    let _ = wake.send(Msg::Wake);
+                }),
+            };
+            Couriers::start(notifiers(receivers, sink), setup)
+        };
+        let mut couriers = start(receivers, external_url, &sink);
         let handle = std::thread::Builder::new()
             .name("delivery".into())
             .spawn(move || {
-                let mut url = external_url;
                 while let Some(next) = wait(&rx) {
                     if let Some((r, u)) = next {
-                        map = notifiers(&r, &sink);
-                        url = u;
+                        report(couriers.finish(&mut db), &sink);
+                        couriers = start(&r, u, &sink);
                     }
-                    round(&mut db, &map, &url, &sink);
+                    report(couriers.collect(&mut db, Duration::ZERO), &sink);
+                    report(couriers.dispatch(&mut db, PER_ROUND), &sink);
                 }
+                report(couriers.finish(&mut db), &sink);
             })
             .map_err(|e| e.to_string())?;
         Ok(Delivery {
@@ -103,7 +118,7 @@ impl Delivery {
         let _ = self.tx.send(Msg::Receivers(receivers, external_url));
     }
 
-    /// Finishes the send in progress and stops.
+    /// Finishes the sends in progress and stops.
     pub fn stop(mut self) {
         let _ = self.tx.send(Msg::Stop);
         if let Some(h) = self.handle.take() {
@@ -112,7 +127,8 @@ impl Delivery {
     }
 }
 
-/// `None`: stop. `Some(Some(..))`: new receivers. `Some(None)`: time to look at the outbox.
+/// `None`: stop. `Some(Some(..))`: new receivers. `Some(None)`: time to look at the outbox
+/// and at the attempts that ended.
 fn wait(rx: &Rx<Msg>) -> Option<Option<(Vec<Receiver>, String)>> {
     match rx.recv_timeout(Duration::from_millis(IDLE_MS)) {
         Ok(Msg::Stop) | Err(RecvTimeoutError::Disconnected) => None,
@@ -121,13 +137,9 @@ fn wait(rx: &Rx<Msg>) -> Option<Option<(Vec<Receiver>, String)>> {
     }
 }
 
-fn round(db: &mut AlertDb, map: &BTreeMap<String, Arc<dyn Notifier>>, url: &str, sink: &Sink) {
-    let ctx = Context {
-        now: wall_ms(),
-        external_url: url.to_string(),
-    };
-    let lookup = |name: &str| map.get(name).cloned();
-    match deliver_due(db, &lookup, &Policy::default(), &ctx, PER_ROUND) {
+/// Reports the attempts that did not deliver, and errors of the outbox.
+fn report(attempts: Result<Vec<Attempt>, StoreError>, sink: &Sink) {
+    match attempts {
         Ok(attempts) => {
             for a in attempts {
                 let what = match a.outcome {
