@@ -692,13 +692,7 @@ name = "stuck"
 type = "webhook"
 url = "{stuck.url}"
 timeout = "2s"
-{webhook(hook.url)}
-[route]
-receiver = "hook"
-group_by = ["alertname", "host"]
-group_wait = "0s"
-group_interval = "1s"
-repeat_interval = "1h"
+{webhook(hook.url)}{ROUTE_NOW}
 [[route.routes]]
 receiver = "stuck"
 continue = true
