@@ -232,23 +232,24 @@ impl Couriers {
             if self.in_flight.contains(&q.notification.id) {
                 continue;
             }
-            let lane = self.lanes.get(&q.notification.receiver);
             let id = q.notification.id.clone();
-            match lane.map(|tx| tx.send(q.clone()).is_ok()) {
-                Some(true) => {
-                    self.in_flight.insert(id);
-                    handed += 1;
-                }
-                _ => {
-                    let err = SendError::fatal(format!(
-                        "receiver {:?} is not configured",
-                        q.notification.receiver
-                    ));
-                    let a = judge(&self.setup.policy, &q, Err(err), now);
-                    outbox.record(&a)?;
-                    failed.push(a);
-                }
-            }
+            // A receiver without a lane gets the notification back, to fail it.
+            let unsent = match self.lanes.get(&q.notification.receiver) {
+                Some(tx) => tx.send(q).err().map(|e| e.0),
+                None => Some(q),
+            };
+            let Some(q) = unsent else {
+                self.in_flight.insert(id);
+                handed += 1;
+                continue;
+            };
+            let err = SendError::fatal(format!(
+                "receiver {:?} is not configured",
+                q.notification.receiver
+            ));
+            let a = judge(&self.setup.policy, &q, Err(err), now);
+            outbox.record(&a)?;
+            failed.push(a);
         }
         Ok(failed)
     }

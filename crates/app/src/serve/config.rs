@@ -96,6 +96,14 @@ pub struct ServePlan {
     pub user_formats: Vec<AccessParser>,
 }
 
+impl ServePlan {
+    /// The API's base URL at `addr` (the address bound, which may differ from `listen`).
+    pub fn url(&self, addr: std::net::SocketAddr) -> String {
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{addr}{}/", self.base_path)
+    }
+}
+
 /// The 1-based line of a byte offset.
 fn line_of(text: &str, at: usize) -> usize {
     text[..at.min(text.len())].matches('\n').count() + 1

@@ -46,14 +46,12 @@ pub fn check(args: &CheckArgs) -> Result<u8, Fatal> {
             let plural = |n: usize| if n == 1 { "" } else { "s" };
             let (rules, receivers) = (plan.alerting.rules.len(), plan.alerting.receivers.len());
             println!(
-                "{}: ok ({} source{}, state {}, API on {}://{}{}/; {rules} alert rule{}, {receivers} receiver{})",
+                "{}: ok ({} source{}, state {}, API on {}; {rules} alert rule{}, {receivers} receiver{})",
                 args.config.display(),
                 plan.sources.len(),
                 plural(plan.sources.len()),
                 plan.state.display(),
-                if plan.tls.is_some() { "https" } else { "http" },
-                plan.listen,
-                plan.base_path,
+                plan.url(plan.listen),
                 plural(rules),
                 plural(receivers),
             );
@@ -111,10 +109,8 @@ pub fn run(args: &ServeArgs) -> Result<u8, Fatal> {
     let mut server = Server::start_with(listener, api.clone(), &plan.base_path, plan.tls.as_ref())
         .map_err(|e| unusable(format!("HTTP: {e}")))?;
     sink.emit(&SelfEvent::Notice(format!(
-        "serving {}://{}{}/ with state in {}",
-        if plan.tls.is_some() { "https" } else { "http" },
-        server.addr(),
-        plan.base_path,
+        "serving {} with state in {}",
+        plan.url(server.addr()),
         plan.state.display()
     )));
     let mut delivery = start_delivery(&plan, &store, &sink)?;
