@@ -2,7 +2,7 @@
 //! writes always need the admin token. Tokens are compared in constant time.
 
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, Method};
+use axum::http::{header, HeaderMap};
 use axum::middleware::Next;
 use axum::response::Response;
 
@@ -21,26 +21,27 @@ fn bearer(headers: &HeaderMap) -> &str {
         .map_or("", str::trim)
 }
 
-/// The middleware of every data route (writes check the admin token in their handler).
+/// The middleware of every data route, whatever the method: `HEAD` answers what `GET`
+/// does (without the body, but with its length and headers), and a write or a wrong method
+/// says nothing to a client without a token either. Writes check the admin token in their
+/// handler besides.
 pub(crate) async fn reads(
     State(state): State<Shared>,
     req: Request,
     next: Next,
 ) -> Result<Response, AppError> {
-    if req.method() == Method::GET {
-        let tokens = state.tokens();
-        if !tokens.read.is_empty() {
-            let given = bearer(req.headers()).as_bytes();
-            let ok = tokens.read.iter().any(|t| same(given, t.as_bytes()))
-                || tokens
-                    .admin
-                    .as_ref()
-                    .is_some_and(|t| same(given, t.as_bytes()));
-            if !ok {
-                return Err(AppError::Unauthorized(
-                    "a read token is needed: Authorization: Bearer TOKEN".into(),
-                ));
-            }
+    let tokens = state.tokens();
+    if !tokens.read.is_empty() {
+        let given = bearer(req.headers()).as_bytes();
+        let ok = tokens.read.iter().any(|t| same(given, t.as_bytes()))
+            || tokens
+                .admin
+                .as_ref()
+                .is_some_and(|t| same(given, t.as_bytes()));
+        if !ok {
+            return Err(AppError::Unauthorized(
+                "a read token is needed: Authorization: Bearer TOKEN".into(),
+            ));
         }
     }
     Ok(next.run(req).await)
