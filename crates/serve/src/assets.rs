@@ -1,8 +1,10 @@
 //! The dashboard's files, embedded in the binary (no CDN: it works offline), in one explicit
 //! table. The page uses relative URLs only, so it works under a path prefix behind a proxy.
 
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
+
+use crate::AppError;
 
 /// (name, content type, bytes).
 const FILES: &[(&str, &str, &[u8])] = &[
@@ -33,10 +35,12 @@ pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; 
      img-src 'self' data:; connect-src 'self'; font-src 'self'; base-uri 'none'; \
      form-action 'none'; frame-ancestors 'none'";
 
-/// An embedded file by name, with its type and a strict policy.
+/// An embedded file by name, with its type and a strict policy; the API's JSON 404 for a
+/// name that is not in the table.
 pub fn file(name: &str) -> Response {
     let Some((_, kind, bytes)) = FILES.iter().find(|(n, _, _)| *n == name) else {
-        return (StatusCode::NOT_FOUND, "no such file").into_response();
+        let shown = name.chars().take(80).collect::<String>();
+        return AppError::NotFound(format!("no dashboard file {shown:?}")).into_response();
     };
     let mut r = (*bytes).into_response();
     let h = r.headers_mut();

@@ -4,7 +4,7 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -12,6 +12,7 @@ use axum::Json;
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::extract::Query;
 use crate::{blocking, parse_time, AppError, Range, Shared};
 
 /// Which incidents to list; every field given must match.

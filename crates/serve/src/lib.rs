@@ -24,8 +24,9 @@
 //! | `GET /healthz` | 200 while the process runs |
 //! | `GET /readyz` | 200 when inputs are open and the store is writable, else 503 with why |
 //!
-//! Every error has one shape: `{"error": {"status": 400, "message": "…"}}`. Times in queries
-//! are RFC 3339 (`2024-03-12T08:00:00Z`) or Unix seconds. The routes are described in
+//! Every error has one shape: `{"error": {"status": 400, "message": "…"}}`, a wrong method
+//! (405, with `Allow`), a query that does not parse and an unknown dashboard file included.
+//! Times in queries are RFC 3339 (`2024-03-12T08:00:00Z`) or Unix seconds. The routes are described in
 //! `docs/openapi.json` (a test keeps the two in step). With read tokens configured, every
 //! data route needs `Authorization: Bearer` with one of them (or the admin token). Writes need
 //! `Authorization: Bearer TOKEN` with the admin token of the config: 401 without it or with
@@ -44,6 +45,7 @@
 mod assets;
 mod auth;
 mod data;
+mod extract;
 mod tls;
 
 use std::net::SocketAddr;
@@ -53,14 +55,15 @@ pub use assets::CSP;
 pub use data::{IncidentFilter, Scope};
 pub use tls::Tls;
 
-use axum::extract::{Path, Query, State};
-use axum::http::HeaderMap;
-use axum::http::StatusCode;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::{json, Value};
+
+use extract::{Path, Query};
 
 /// A time range `[from, to)` in UTC seconds; an open end means "all stored".
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -134,6 +137,8 @@ pub enum AppError {
     #[error("{0}")]
     Forbidden(String),
     #[error("{0}")]
+    MethodNotAllowed(String),
+    #[error("{0}")]
     Unavailable(String),
     #[error("{0}")]
     Internal(String),
@@ -146,6 +151,7 @@ impl AppError {
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+            AppError::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -194,6 +200,8 @@ pub fn router_at(state: Shared, prefix: &str) -> Router {
         .route(&at("/api/v1/silences"), get(silences).post(add_silence))
         .route(&at("/api/v1/silences/{id}"), delete(expire_silence))
         .route(&at("/metrics"), get(data::metrics))
+        // Before the auth layer, so that a wrong method is authenticated too.
+        .method_not_allowed_fallback(method_not_allowed)
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::reads,
@@ -214,7 +222,10 @@ pub fn router_at(state: Shared, prefix: &str) -> Router {
             get(move || async move { axum::response::Redirect::permanent(&to) }),
         );
     }
-    app.merge(reads).fallback(not_found).with_state(state)
+    app.merge(reads)
+        .method_not_allowed_fallback(method_not_allowed)
+        .fallback(not_found)
+        .with_state(state)
 }
 
 #[derive(Debug, Deserialize)]
@@ -316,6 +327,14 @@ async fn incident(
 
 async fn status(State(state): State<Shared>) -> Result<Json<Value>, AppError> {
     Ok(Json(blocking(state, |b| b.status()).await?))
+}
+
+/// A known path asked with a method it does not answer (axum adds the `Allow` header).
+async fn method_not_allowed(method: Method, uri: Uri) -> AppError {
+    let path = uri.path().chars().take(200).collect::<String>();
+    AppError::MethodNotAllowed(format!(
+        "{method} is not allowed on {path}: see the Allow header"
+    ))
 }
 
 async fn not_found() -> AppError {

@@ -1,5 +1,5 @@
 //! The edge's rules as a client meets them through `router(state)` with `oneshot`: every
-//! method of a data route is authenticated.
+//! method of a data route is authenticated, and every error has the one JSON shape.
 
 mod common;
 
@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
-use common::{send_raw, Fake};
+use common::{req, send_raw, Fake};
 use faultline_serve::{router, router_at};
 use serde_json::Value;
 
@@ -111,4 +111,114 @@ async fn every_method_of_a_data_route_needs_the_token_first() {
         assert_eq!(st, StatusCode::UNAUTHORIZED, "{method} without a token");
         error_of(st, &body);
     }
+}
+
+#[tokio::test]
+async fn a_wrong_method_on_a_known_path_is_a_json_405_with_allow() {
+    let cases = [
+        (Method::POST, "/api/v1/report", "GET,HEAD"),
+        (Method::DELETE, "/api/v1/incidents", "GET,HEAD"),
+        (Method::PUT, "/api/v1/silences", "GET,HEAD,POST"),
+        (Method::GET, "/api/v1/silences/sil-1", "DELETE"),
+        (Method::POST, "/metrics", "GET,HEAD"),
+        (Method::POST, "/healthz", "GET,HEAD"),
+        (Method::DELETE, "/", "GET,HEAD"),
+        (Method::POST, "/assets/app.js", "GET,HEAD"),
+    ];
+    for (method, uri, allow) in cases {
+        let r = Request::builder()
+            .method(method.clone())
+            .uri(uri)
+            .body(Body::empty())
+            .unwrap();
+        let (st, h, body) = send_raw(router(Arc::new(Fake::default())), r).await;
+        assert_eq!(st, StatusCode::METHOD_NOT_ALLOWED, "{method} {uri}");
+        assert_eq!(h[header::ALLOW], allow, "{method} {uri}");
+        assert!(
+            h[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("application/json"),
+            "{method} {uri}"
+        );
+        let e = error_of(st, &body);
+        let msg = e["error"]["message"].as_str().unwrap();
+        assert!(msg.contains(method.as_str()) && msg.contains(uri), "{msg}");
+    }
+    // With a token, a wrong method is still a 405.
+    let r = Request::post("/api/v1/report")
+        .header(header::AUTHORIZATION, "Bearer r3ad")
+        .body(Body::empty())
+        .unwrap();
+    let (st, _, body) = send_raw(router(with_read_token()), r).await;
+    assert_eq!(st, StatusCode::METHOD_NOT_ALLOWED);
+    error_of(st, &body);
+}
+
+#[tokio::test]
+async fn a_query_string_that_does_not_parse_is_a_json_400() {
+    for uri in [
+        "/api/v1/report?from=1&from=2",
+        "/api/v1/incidents?limit=1&limit=2",
+        "/api/v1/incidents?state=open&state=resolved",
+        "/api/v1/series?step=10&step=20",
+        "/api/v1/top?by=route&by=host",
+        "/api/v1/error-groups?to=5&to=6",
+        "/api/v1/alerts?since=1&since=2",
+        "/api/v1/notifications?limit=1&limit=1",
+        "/metrics?format=openmetrics&format=openmetrics",
+    ] {
+        let (st, h, body) = send_raw(router(Arc::new(Fake::default())), req(uri)).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{uri}");
+        assert!(
+            h[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("application/json"),
+            "{uri}"
+        );
+        let e = error_of(st, &body);
+        assert!(
+            e["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("duplicate"),
+            "{uri}: {e}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_path_segment_that_is_not_utf8_is_a_json_400() {
+    let (st, _, body) = send_raw(
+        router(Arc::new(Fake::default())),
+        req("/api/v1/incidents/%FF%FE"),
+    )
+    .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    error_of(st, &body);
+}
+
+#[tokio::test]
+async fn an_unknown_dashboard_file_is_a_json_404() {
+    for uri in [
+        "/assets/nothing.js",
+        "/assets/..%2Flib.rs",
+        "/assets/%3Cscript%3E",
+    ] {
+        let (st, h, body) = send_raw(router(Arc::new(Fake::default())), req(uri)).await;
+        assert_eq!(st, StatusCode::NOT_FOUND, "{uri}");
+        assert!(h[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json"));
+        error_of(st, &body);
+    }
+    let (st, _, body) = send_raw(
+        router_at(Arc::new(Fake::default()), "/faultline"),
+        req("/faultline/assets/nothing.css"),
+    )
+    .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+    error_of(st, &body);
 }
