@@ -1,5 +1,6 @@
 //! The edge's rules as a client meets them through `router(state)` with `oneshot`: every
-//! method of a data route is authenticated, and every error has the one JSON shape.
+//! method of a data route is authenticated, every error has the one JSON shape, and incidents
+//! filter by host, route and upstream.
 
 mod common;
 
@@ -7,7 +8,7 @@ use std::sync::Arc;
 
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
-use common::{req, send_raw, Fake};
+use common::{get, req, send_raw, Fake};
 use faultline_serve::{router, router_at};
 use serde_json::Value;
 
@@ -221,4 +222,36 @@ async fn an_unknown_dashboard_file_is_a_json_404() {
     .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
     error_of(st, &body);
+}
+
+async fn ids(fake: Arc<Fake>, uri: &str) -> Vec<String> {
+    let (st, body) = get(fake, uri).await;
+    assert_eq!(st, StatusCode::OK, "{uri}: {body}");
+    body["incidents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn incidents_filter_by_host_route_and_upstream_alone_and_together() {
+    let fake = Arc::new(Fake::default());
+    let cases: [(&str, &[&str]); 8] = [
+        ("host=a", &["inc-0", "inc-1"]),
+        ("host=b", &["inc-2"]),
+        ("route=%2Fapi%2Fx", &["inc-0", "inc-2"]),
+        ("route=/api/y", &["inc-1"]),
+        ("upstream=10.0.0.2%3A80", &["inc-1"]),
+        ("host=a&route=/api/x", &["inc-0"]),
+        ("host=b&upstream=10.0.0.1:80", &[]),
+        ("host=c", &[]),
+    ];
+    for (q, want) in cases {
+        let got = ids(fake.clone(), &format!("/api/v1/incidents?{q}")).await;
+        assert_eq!(got, want, "{q}");
+    }
+    // A value is matched whole, not as a prefix.
+    assert!(ids(fake, "/api/v1/incidents?route=/api").await.is_empty());
 }
