@@ -144,6 +144,9 @@ async function fullRun(page, csp) {
   const withEvidence = incidents.filter((i) => score(i) > 0)
     .sort((a, b) => score(b) - score(a) || b.errors - a.errors)[0];
   if (!withEvidence) fail("setup", "no incident has an evidence line with a source and line number");
+  // The filter check needs an incident that names a route: none is a failure, not a skip.
+  const routed = incidents.find((i) => (i.scope.routes || []).length);
+  if (!routed) fail("setup", "no incident names a route: the route filter cannot be checked");
 
   await step("overview renders the charts", async () => {
     const r = await page.goto(BASE, { waitUntil: "domcontentloaded" });
@@ -200,13 +203,38 @@ async function fullRun(page, csp) {
     await page.mouse.move(5, 5);
   });
 
-  await step("a filter goes into the URL and narrows the chart", async () => {
-    const route = withEvidence.scope.routes[0];
-    if (!route) return;
+  await step("a route filter goes into the URL and narrows totals, charts, tables and incidents", async () => {
+    const route = routed.scope.routes[0];
+    const q = new URLSearchParams({ route });
+    const [narrowed, inScope] = await Promise.all([api(`api/v1/report?${q}`), api(`api/v1/incidents?limit=50&${q}`)]);
+    const all = await api("api/v1/report");
+    if (!(narrowed.totals.requests < all.totals.requests)) fail("filter", `route ${route} has ${narrowed.totals.requests} of ${all.totals.requests} requests: nothing to narrow`);
     await page.locator("input[name=route]").fill(route);
     await page.locator("input[name=route]").press("Enter");
     await page.waitForFunction((r) => new URLSearchParams(location.hash.split("?")[1] || "").get("route") === r, route);
     await page.waitForFunction((r) => document.querySelector(".note") && document.querySelector(".note").textContent.includes(r), route);
+    const stat = (label) => page.evaluate((l) => {
+      const s = [...document.querySelectorAll(".stat")].find((x) => x.querySelector(".label").textContent === l);
+      return s ? s.querySelector(".value").textContent : null;
+    }, label);
+    const shows = narrowed.totals.requests.toLocaleString("en");
+    try {
+      await page.waitForFunction((v) => [...document.querySelectorAll(".stat")].some((x) =>
+        x.querySelector(".label").textContent === "Requests" && x.querySelector(".value").textContent === v), shows);
+    } catch (e) {
+      fail("filter", `Requests shows ${await stat("Requests")}, the API gives ${shows} for route ${route}`);
+    }
+    const fives = (narrowed.totals.by_class["5xx"] || 0).toLocaleString("en");
+    if (await stat("5xx") !== fives) fail("filter", `5xx shows ${await stat("5xx")}, the API gives ${fives}`);
+    const rows = await page.locator("#main table tbody tr td.name").allInnerTexts();
+    if (JSON.stringify(rows) !== JSON.stringify([route])) fail("filter", `the top routes table lists ${JSON.stringify(rows)}, not only ${route}`);
+    if (!(await page.locator(".not-narrowed", { hasText: "upstream" }).count())) fail("filter", "the upstreams table does not say it cannot be narrowed to one route");
+    const ids = await page.locator("ul.incidents a.incident-link").allInnerTexts();
+    const wantIds = inScope.incidents.map((i) => i.id);
+    if (JSON.stringify(ids.slice().sort()) !== JSON.stringify(wantIds.slice().sort()) || !ids.includes(routed.id)) {
+      fail("filter", `incidents shown ${JSON.stringify(ids)}, the API gives ${JSON.stringify(wantIds)}`);
+    }
+    await page.waitForFunction(() => document.querySelectorAll("#chart-requests svg path.series").length > 0);
     await page.locator("a.clear").click();
     await page.waitForFunction(() => !/route=/.test(location.hash));
     // Incidents by status code: the list is what the API gives for it.

@@ -2,7 +2,8 @@
 its own description: every documented GET answers a body that `docs/openapi.json`'s schema
 accepts (its `$ref`s resolved within the document), every documented query parameter is
 accepted, errors have the documented shape, incidents filter by host, route and upstream,
-and the error groups are those `faultline analyze` finds in the same logs."""
+report, series and top narrow to one key and agree with each other and with the log, and
+the error groups are those `faultline analyze` finds in the same logs."""
 
 import collections
 import json
@@ -171,6 +172,7 @@ def test_every_documented_query_parameter_is_accepted(api):
 def test_errors_have_the_documented_shape(api):
     for path, status in [("/api/v1/report?from=yesterday", 400),
                          ("/api/v1/series?route=%2Fa&host=b", 400),
+                         ("/api/v1/top?by=upstream&route=%2Fa", 400),
                          ("/api/v1/incidents?limit=1&limit=2", 400),
                          ("/api/v1/incidents/inc-20000101T000000-00000000", 404),
                          ("/assets/nothing.js", 404)]:
@@ -208,6 +210,48 @@ def test_incidents_filter_by_host_route_and_upstream(api):
     assert got == [i["id"] for i in every if host in i["scope"]["hosts"]
                    and route in i["scope"]["routes"] and up in i["scope"]["upstreams"]]
     assert api.get("/api/v1/incidents?host=nobody.example")["incidents"] == []
+
+
+def host_counts():
+    """{host: (requests, {5xx code: n})} of the example access log, by regex-free splitting."""
+    out = {}
+    for line in (EXAMPLES / "access.log").read_bytes().splitlines():
+        status = line.split(b'" ', 2)[1][:3].decode()  # after the request line
+        host = line.rsplit(b'"', 2)[1].decode()
+        n, codes = out.setdefault(host, [0, {}])
+        out[host][0] = n + 1
+        if status.startswith("5"):
+            codes[status] = codes.get(status, 0) + 1
+    return out
+
+
+def test_report_series_and_top_narrowed_to_one_key_agree_with_the_log(api):
+    for host, (requests, codes) in host_counts().items():
+        q = urllib.parse.urlencode({"host": host})
+        rep = api.get(f"/api/v1/report?{q}")
+        assert rep["scope"] == {"host": host}
+        assert rep["totals"]["requests"] == requests, host
+        assert rep["totals"]["by_status"] == codes, host
+        assert rep["totals"]["by_class"].get("5xx", 0) == sum(codes.values()), host
+        assert [r["name"] for r in rep["top"]["hosts"]] == [host]
+        assert rep["top"]["routes"] == [] and rep["top"]["upstreams"] == []
+        assert all(host in i["scope"]["hosts"] for i in rep["incidents"])
+        row = api.get(f"/api/v1/top?by=host&{q}")["items"]
+        assert [(r["name"], r["requests"], r["by_code"]) for r in row] == [(host, requests, codes)]
+        points = api.get(f"/api/v1/series?{q}")["points"]
+        assert sum(p["requests"] for p in points) == requests, host
+    # A route: the narrowed report, its top row and its series say the same.
+    route = api.get("/api/v1/top?by=route")["items"][0]
+    q = urllib.parse.urlencode({"route": route["name"]})
+    rep = api.get(f"/api/v1/report?{q}")
+    assert rep["totals"]["requests"] == route["requests"]
+    assert rep["totals"]["by_class"].get("5xx", 0) == route["errors_5xx"]
+    assert [r["route"] for r in rep["top"]["routes"]] == [route["name"]]
+    assert sum(p["errors_5xx"] for p in api.get(f"/api/v1/series?{q}")["points"]) == \
+        route["errors_5xx"]
+    # What the rollups cannot answer is refused by name.
+    status, _, body = fetch(api, f"/api/v1/report?{q}&host=x")
+    assert status == 400 and "host= and route= together" in json.loads(body)["error"]["message"]
 
 
 def test_error_groups_are_those_analyze_finds(api, faultline, tmp_path):

@@ -468,6 +468,8 @@
   const CAUSES = ["upstream_down", "upstream_timeout", "upstream_unreachable", "upstream_reset",
     "upstream_protocol", "tls_failure", "app_error", "dependency_failure", "overload",
     "rate_limited", "resource_exhaustion", "maintenance", "proxy_error", "client", "unknown"];
+  // The filters the stored rollups narrow totals, charts and tables to, one at a time.
+  const SCOPE_KEYS = ["host", "route", "upstream"];
   const RANGES = [["15m", 900], ["1h", 3600], ["6h", 21600], ["24h", 86400], ["7d", 604800], ["all", 0]];
   const STEPS = [10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 21600, 43200, 86400];
 
@@ -651,7 +653,15 @@
         }
         from = Math.floor(this.newest - span);
       }
-      const report = await api(`api/v1/report${query({ from, to })}`);
+      // The stored rollups count host, route and upstream each on its own: totals, charts
+      // and tables narrow to one of them (the API refuses more with a 400), and only the
+      // incidents, which take every filter, are narrowed by several.
+      const keys = SCOPE_KEYS.filter((k) => f[k]);
+      const scope = keys.length === 1 ? { [keys[0]]: f[keys[0]] } : {};
+      const refused = keys.length > 1
+        ? `${keys.join(" and ")} together: the stored rollups count host, route and upstream each on their own, so the totals, charts and tables narrow to one of them.`
+        : "";
+      const report = await api(`api/v1/report${query({ from, to, ...scope })}`);
       if (seq !== this.seq) return;
       const wEnd = secs(report.window && report.window.end);
       const wStart = secs(report.window && report.window.start);
@@ -659,11 +669,9 @@
       const axisFrom = from !== null ? from : (wStart !== null ? Math.floor(wStart) : null);
       const axisTo = to !== null ? to : (wEnd !== null ? Math.ceil(wEnd) + 1 : null);
 
-      // One scope for the chart: the API narrows a series to one key.
-      const scope = f.route ? { route: f.route } : f.upstream ? { upstream: f.upstream } : f.host ? { host: f.host } : {};
       const step = axisFrom !== null && axisTo !== null ? stepFor(axisFrom, axisTo, 240) : 60;
       const [seriesAns, incAns] = await Promise.all([
-        axisFrom !== null
+        axisFrom !== null && !refused
           ? maybe(`api/v1/series${query({ ...whole(axisFrom, axisTo, step), step, ...scope })}`) : Promise.resolve({ step, points: [] }),
         api(`api/v1/incidents${query({ from, to, limit: 50, state: f.status, code: f.code, cause: f.cause, host: f.host, route: f.route, upstream: f.upstream })}`),
       ]);
@@ -672,27 +680,40 @@
       let note = "";
       if (!series) {
         series = timelineAsSeries(report.timeline || {});
-        if (Object.keys(scope).length) note = "This server cannot narrow the chart to a host, route or upstream: it shows all requests.";
+        if (keys.length) note = "This server cannot narrow the chart to a host, route or upstream: it shows all requests.";
       }
       const scoped = Object.entries(scope)[0];
-      if (scoped) note = note || `The charts show the requests of ${scoped[0]} ${scoped[1]}.`;
+      if (scoped) note = note || `The totals, charts and tables show the requests of ${scoped[0]} ${scoped[1]}; the error groups are not narrowed (their events name no host, route or upstream).`;
+      if (refused) note = `Only the incidents match every filter: ${refused}`;
       clear(this.message);
       // A live update that changed nothing here leaves the page (and a selection) alone.
-      const key = JSON.stringify([report, series, incAns, axisFrom, axisTo, note, f]);
+      const key = JSON.stringify([report, series, incAns, axisFrom, axisTo, note, f, refused]);
       if (key === this.shown) return;
       this.shown = key;
-      this.render(report, series, incAns.incidents || [], axisFrom, axisTo, note, f);
+      this.render(report, series, incAns.incidents || [], axisFrom, axisTo, note, f, !!refused);
+      if (!keys.length) this.suggest(report.top || {});
     }
 
-    render(report, series, incidents, from, to, note, f) {
-      const t = report.totals || {};
+    // The filters' suggestions: the keys of a report of everything.
+    suggest(top) {
+      const fill = (list, names) => clear(list, names.slice(0, 200).map((n) => h("option", { value: n })));
+      fill(this.hostList, (top.hosts || []).map((r) => r.name));
+      fill(this.routeList, (top.routes || []).map((r) => r.route));
+      fill(this.upstreamList, (top.upstreams || []).map((r) => r.upstream));
+    }
+
+    // `refused`: the filters name a combination the rollups cannot narrow to, and only the
+    // incidents are shown narrowed.
+    render(report, series, incidents, from, to, note, f, refused) {
+      const t = refused ? {} : report.totals || {};
       const by = t.by_class || {};
       const errors = by["5xx"] || 0;
       const open = incidents.filter((i) => i.state === "open").length;
+      const shown = (v) => (refused ? "—" : v);
       clear(this.totals,
-        h("div", { class: "stat" }, h("span", { class: "label" }, "Requests"), h("span", { class: "value" }, num(t.requests || 0))),
-        h("div", { class: "stat" }, h("span", { class: "label" }, "5xx"), h("span", { class: `value ${errors ? "bad" : ""}` }, num(errors))),
-        h("div", { class: "stat" }, h("span", { class: "label" }, "5xx rate"), h("span", { class: `value ${errors ? "bad" : ""}` }, pct(t.server_error_rate ?? ratio(errors, t.requests), 2))),
+        h("div", { class: "stat" }, h("span", { class: "label" }, "Requests"), h("span", { class: "value" }, shown(num(t.requests || 0)))),
+        h("div", { class: "stat" }, h("span", { class: "label" }, "5xx"), h("span", { class: `value ${errors ? "bad" : ""}` }, shown(num(errors)))),
+        h("div", { class: "stat" }, h("span", { class: "label" }, "5xx rate"), h("span", { class: `value ${errors ? "bad" : ""}` }, shown(pct(t.server_error_rate ?? ratio(errors, t.requests), 2)))),
         h("div", { class: "stat" }, h("span", { class: "label" }, "Incidents (open)"), h("span", { class: `value ${open ? "bad" : ""}` }, `${num(incidents.length)} (${num(open)})`)),
         h("div", { class: "stat" }, h("span", { class: "label" }, "Data"), h("span", { class: "value small" }, report.window && report.window.start ? `${when(report.window.start)} – ${when(report.window.end)} UTC` : "none yet")));
 
@@ -705,17 +726,18 @@
       })).filter((b) => b.from !== null && b.to !== null);
       const zoom = (a, b) => this.go({ from: a, to: b });
       const axis = { from: from ?? undefined, to: to ?? undefined };
+      const none = refused ? "not narrowed to these filters" : null;
       this.draw = () => {
         this.charts = [
           Chart.render(this.chartReq, {
-            ...axis, step, points, bands, onZoom: zoom, unit: "req/s", title: "Requests and 5xx per second", empty: "no request in this range",
+            ...axis, step, points, bands, onZoom: zoom, unit: "req/s", title: "Requests and 5xx per second", empty: none || "no request in this range",
             series: [
               { key: "requests", label: "all requests", cls: "s-req", kind: "line" },
               { key: "errors_5xx", label: "5xx", cls: "s-5xx", kind: "line" },
             ],
           }),
           Chart.render(this.chart5xx, {
-            ...axis, step, points, bands, onZoom: zoom, unit: "5xx/s", title: "5xx per second by status code", empty: "no 5xx in this range",
+            ...axis, step, points, bands, onZoom: zoom, unit: "5xx/s", title: "5xx per second by status code", empty: none || "no 5xx in this range",
             series: codeSeries(points).length ? codeSeries(points) : [{ key: "errors_5xx", label: "5xx", cls: "s-5xx", kind: "area" }],
           }),
         ];
@@ -733,14 +755,19 @@
 
       this.setOptions(this.codeSelect, f.code, Object.keys(t.by_status || {}).filter((c) => c[0] === "5"));
 
-      // Tables and the filters' suggestions.
-      const top = report.top || {};
-      const fill = (list, names) => clear(list, names.slice(0, 200).map((n) => h("option", { value: n })));
-      fill(this.hostList, (top.hosts || []).map((r) => r.name));
-      fill(this.routeList, (top.routes || []).map((r) => r.route));
-      fill(this.upstreamList, (top.upstreams || []).map((r) => r.upstream));
-      clear(this.routes, topTable(top.routes || [], "route", "Route", f));
-      clear(this.upstreams, topTable(top.upstreams || [], "upstream", "Upstream", f));
+      // Tables: a table of another kind than the one key filtered on cannot be narrowed.
+      const top = refused ? {} : report.top || {};
+      const scoped = SCOPE_KEYS.find((k) => f[k]);
+      const topOrWhy = (key, label, rows) => {
+        if (refused) return h("p", { class: "muted not-narrowed" }, "Not narrowed to these filters: see the note under the charts.");
+        if (scoped && scoped !== key) {
+          return h("p", { class: "muted not-narrowed" },
+            `Not broken down by ${key} for one ${scoped}: the stored rollups count host, route and upstream each on its own.`);
+        }
+        return topTable(rows, key, label, f);
+      };
+      clear(this.routes, topOrWhy("route", "Route", top.routes || []));
+      clear(this.upstreams, topOrWhy("upstream", "Upstream", top.upstreams || []));
       clear(this.groups, groupsTable(report.error_groups || []));
     }
 

@@ -57,13 +57,62 @@ impl IncidentFilter {
     }
 }
 
-/// One key to narrow a time series to.
+/// One key to narrow a report, a time series or the top keys to. The stored rollups count
+/// host, route and upstream each on its own, so there is no scope of two keys.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scope {
     All,
     Host(String),
     Route(String),
     Upstream(String),
+}
+
+impl Scope {
+    /// The scope of a query's `host`, `route` and `upstream` (an empty one is not given);
+    /// more than one is a 400 that names them.
+    pub(crate) fn of(
+        host: Option<String>,
+        route: Option<String>,
+        upstream: Option<String>,
+    ) -> Result<Scope, AppError> {
+        let given = |v: Option<String>| v.filter(|v| !v.is_empty());
+        match (given(host), given(route), given(upstream)) {
+            (None, None, None) => Ok(Scope::All),
+            (Some(h), None, None) => Ok(Scope::Host(h)),
+            (None, Some(r), None) => Ok(Scope::Route(r)),
+            (None, None, Some(u)) => Ok(Scope::Upstream(u)),
+            (h, r, u) => {
+                let names: Vec<&str> = [("host=", h), ("route=", r), ("upstream=", u)]
+                    .into_iter()
+                    .filter_map(|(k, v)| v.map(|_| k))
+                    .collect();
+                Err(AppError::BadRequest(format!(
+                    "{} together: the stored rollups count host, route and upstream each on \
+                     its own, so report, series and top narrow to one of them (incidents take \
+                     any combination)",
+                    names.join(" and ")
+                )))
+            }
+        }
+    }
+
+    /// `host`, `route` or `upstream`; `None` for everything.
+    pub fn kind(&self) -> Option<&'static str> {
+        match self {
+            Scope::All => None,
+            Scope::Host(_) => Some("host"),
+            Scope::Route(_) => Some("route"),
+            Scope::Upstream(_) => Some("upstream"),
+        }
+    }
+
+    /// The key's name; `None` for everything.
+    pub fn name(&self) -> Option<&str> {
+        match self {
+            Scope::All => None,
+            Scope::Host(n) | Scope::Route(n) | Scope::Upstream(n) => Some(n),
+        }
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -106,17 +155,7 @@ pub(crate) async fn series(
             }
         },
     };
-    let scope = match (q.host, q.route, q.upstream) {
-        (None, None, None) => Scope::All,
-        (Some(h), None, None) => Scope::Host(h),
-        (None, Some(r), None) => Scope::Route(r),
-        (None, None, Some(u)) => Scope::Upstream(u),
-        _ => {
-            return Err(AppError::BadRequest(
-                "give at most one of host, route and upstream".into(),
-            ))
-        }
-    };
+    let scope = Scope::of(q.host, q.route, q.upstream)?;
     Ok(Json(
         blocking(state, move |b| b.series(range, step, &scope)).await?,
     ))
@@ -128,6 +167,9 @@ pub(crate) struct TopQuery {
     to: Option<String>,
     by: Option<String>,
     limit: Option<String>,
+    host: Option<String>,
+    route: Option<String>,
+    upstream: Option<String>,
 }
 
 pub(crate) async fn top(
@@ -141,6 +183,13 @@ pub(crate) async fn top(
             "by={by:?}: route, host, upstream or method"
         )));
     }
+    let scope = Scope::of(q.host, q.route, q.upstream)?;
+    if let Some(kind) = scope.kind().filter(|k| *k != by) {
+        return Err(AppError::BadRequest(format!(
+            "by={by} with {kind}=: the stored rollups do not break one {kind} down by {by}; \
+             with {kind}= only by={kind} is answered (its own row)"
+        )));
+    }
     let limit = match q.limit.as_deref() {
         None => 10,
         Some(v) => v
@@ -150,7 +199,7 @@ pub(crate) async fn top(
             .ok_or_else(|| AppError::BadRequest(format!("limit={v:?}: a number from 1 to 1000")))?,
     };
     Ok(Json(
-        blocking(state, move |b| b.top(range, &by, limit)).await?,
+        blocking(state, move |b| b.top(range, &by, limit, &scope)).await?,
     ))
 }
 

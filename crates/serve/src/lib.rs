@@ -4,13 +4,13 @@
 //!
 //! | route | answer |
 //! |---|---|
-//! | `GET /api/v1/report?from=&to=` | the report contract's document over stored data |
+//! | `GET /api/v1/report?from=&to=&host=\|route=\|upstream=` | the report contract's document over stored data, of everything or of one key |
 //! | `GET /api/v1/incidents?from=&to=&limit=` | `{"incidents": [...]}`, newest first |
 //! | `GET /api/v1/incidents/{id}` | one incident, the contract's shape |
 //! | `GET /api/v1/status` | the daemon's own figures (lines read, parse errors, lag, store size) |
 //! | `GET /api/v1/incidents?state=&code=&cause=&host=&route=&upstream=` | the same, filtered |
 //! | `GET /api/v1/series?from=&to=&step=&host=\|route=\|upstream=` | requests and 5xx (by code) per step |
-//! | `GET /api/v1/top?from=&to=&by=route\|host\|upstream\|method&limit=` | the keys with the most 5xx |
+//! | `GET /api/v1/top?from=&to=&by=route\|host\|upstream\|method&limit=&host=\|route=\|upstream=` | the keys with the most 5xx |
 //! | `GET /api/v1/error-groups?from=&to=` | application and error-log event groups |
 //! | `GET /api/v1/inputs` | followed files, their counts, parse errors and lag |
 //! | `GET /api/v1/events` | server-sent `update` events when something changed |
@@ -26,11 +26,14 @@
 //!
 //! Every error has one shape: `{"error": {"status": 400, "message": "…"}}`, a wrong method
 //! (405, with `Allow`), a query that does not parse and an unknown dashboard file included.
-//! Times in queries are RFC 3339 (`2024-03-12T08:00:00Z`) or Unix seconds. The routes are described in
-//! `docs/openapi.json` (a test keeps the two in step). With read tokens configured, every
-//! data route needs `Authorization: Bearer` with one of them (or the admin token). Writes need
-//! `Authorization: Bearer TOKEN` with the admin token of the config: 401 without it or with
-//! a wrong one, 403 when the config sets none.
+//! Times in queries are RFC 3339 (`2024-03-12T08:00:00Z`) or Unix seconds. The stored
+//! rollups count host, route and upstream each on its own: report, series and top narrow to
+//! one of them at a time (a 400 names a combination); incidents take any combination. The
+//! routes are described in `docs/openapi.json` (a test keeps the two in step). With read
+//! tokens configured, every data route needs `Authorization: Bearer` with one of them (or
+//! the admin token), whatever the method (`HEAD` included). Writes need `Authorization:
+//! Bearer TOKEN` with the admin token of the config: 401 without it or with a wrong one, 403
+//! when the config sets none.
 //!
 //! ```no_run
 //! # use std::sync::Arc;
@@ -75,8 +78,8 @@ pub struct Range {
 /// What the routes ask of the daemon. Calls may block (they read the store): they run on
 /// the runtime's blocking pool.
 pub trait Backend: Send + Sync + 'static {
-    /// The report document over `range`.
-    fn report(&self, range: Range) -> Result<Value, AppError>;
+    /// The report document over `range`, of everything or of one key (see [`Scope`]).
+    fn report(&self, range: Range, scope: &Scope) -> Result<Value, AppError>;
     /// Incidents overlapping `range` that pass `filter`, newest first, at most `limit`.
     fn incidents(
         &self,
@@ -105,8 +108,9 @@ pub trait Backend: Send + Sync + 'static {
     /// everything or of one scope: `{"step", "points": [{"t", "requests", "errors_5xx",
     /// "by_code"}]}`.
     fn series(&self, range: Range, step: Option<i64>, scope: &Scope) -> Result<Value, AppError>;
-    /// The busiest keys of a kind (`route`, `host`, `upstream`, `method`) with their 5xx.
-    fn top(&self, range: Range, by: &str, limit: usize) -> Result<Value, AppError>;
+    /// The busiest keys of a kind (`route`, `host`, `upstream`, `method`) with their 5xx;
+    /// with a scope, `by` is the scope's own kind and the answer is that key's row.
+    fn top(&self, range: Range, by: &str, limit: usize, scope: &Scope) -> Result<Value, AppError>;
     /// Application and error-log event groups seen in `range`.
     fn error_groups(&self, range: Range) -> Result<Value, AppError>;
     /// The followed files and their health.
@@ -235,6 +239,15 @@ struct RangeQuery {
     limit: Option<String>,
 }
 
+#[derive(Debug, Deserialize)]
+struct ReportQuery {
+    from: Option<String>,
+    to: Option<String>,
+    host: Option<String>,
+    route: Option<String>,
+    upstream: Option<String>,
+}
+
 /// Incidents listed when no `limit` is given, and the most one call returns.
 const DEFAULT_LIMIT: usize = 100;
 const MAX_LIMIT: usize = 10_000;
@@ -291,10 +304,13 @@ async fn readyz(State(state): State<Shared>) -> Result<Json<Value>, AppError> {
 
 async fn report(
     State(state): State<Shared>,
-    Query(q): Query<RangeQuery>,
+    Query(q): Query<ReportQuery>,
 ) -> Result<Json<Value>, AppError> {
-    let range = q.range()?;
-    Ok(Json(blocking(state, move |b| b.report(range)).await?))
+    let range = data::range(&q.from, &q.to)?;
+    let scope = Scope::of(q.host, q.route, q.upstream)?;
+    Ok(Json(
+        blocking(state, move |b| b.report(range, &scope)).await?,
+    ))
 }
 
 async fn incidents(

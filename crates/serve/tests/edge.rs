@@ -1,6 +1,6 @@
 //! The edge's rules as a client meets them through `router(state)` with `oneshot`: every
-//! method of a data route is authenticated, every error has the one JSON shape, and incidents
-//! filter by host, route and upstream.
+//! method of a data route is authenticated, every error has the one JSON shape, incidents
+//! filter by host, route and upstream, and report, series and top narrow to one of them.
 
 mod common;
 
@@ -9,7 +9,7 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::http::{header, Method, Request, StatusCode};
 use common::{get, req, send_raw, Fake};
-use faultline_serve::{router, router_at};
+use faultline_serve::{router, router_at, Scope};
 use serde_json::Value;
 
 /// Every data route of the router, as a client asks for it.
@@ -254,4 +254,62 @@ async fn incidents_filter_by_host_route_and_upstream_alone_and_together() {
     }
     // A value is matched whole, not as a prefix.
     assert!(ids(fake, "/api/v1/incidents?route=/api").await.is_empty());
+}
+
+#[tokio::test]
+async fn report_series_and_top_narrow_to_one_host_route_or_upstream() {
+    let fake = Arc::new(Fake::default());
+    for (uri, want) in [
+        ("/api/v1/report?host=a", ("report", Scope::Host("a".into()))),
+        (
+            "/api/v1/report?route=%2Fapi%2Fx&from=10",
+            ("report", Scope::Route("/api/x".into())),
+        ),
+        ("/api/v1/report?upstream=", ("report", Scope::All)),
+        (
+            "/api/v1/top?by=upstream&upstream=10.0.0.1:80",
+            ("top", Scope::Upstream("10.0.0.1:80".into())),
+        ),
+        ("/api/v1/top?by=host", ("top", Scope::All)),
+    ] {
+        let (st, body) = get(fake.clone(), uri).await;
+        assert_eq!(st, StatusCode::OK, "{uri}: {body}");
+        assert_eq!(fake.narrowed.lock().unwrap().pop().unwrap(), want, "{uri}");
+    }
+    let (st, _) = get(fake.clone(), "/api/v1/series?upstream=10.0.0.1:80").await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(
+        fake.scopes.lock().unwrap().pop().unwrap().1,
+        Scope::Upstream("10.0.0.1:80".into())
+    );
+}
+
+#[tokio::test]
+async fn a_combination_the_rollups_cannot_answer_is_a_400_naming_it() {
+    let cases = [
+        (
+            "/api/v1/report?host=a&route=/x",
+            "host= and route= together",
+        ),
+        (
+            "/api/v1/series?route=/x&upstream=u",
+            "route= and upstream= together",
+        ),
+        (
+            "/api/v1/top?by=host&host=a&route=/x&upstream=u",
+            "host= and route= and upstream= together",
+        ),
+        (
+            "/api/v1/top?by=upstream&route=/x",
+            "by=upstream with route=",
+        ),
+        ("/api/v1/top?route=/x&by=method", "by=method with route="),
+        ("/api/v1/top?host=a", "by=route with host="),
+    ];
+    for (uri, says) in cases {
+        let (st, body) = get(Arc::new(Fake::default()), uri).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{uri}");
+        let msg = body["error"]["message"].as_str().unwrap();
+        assert!(msg.contains(says), "{uri}: {msg}");
+    }
 }

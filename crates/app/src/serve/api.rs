@@ -3,7 +3,6 @@
 
 use std::sync::{Arc, Mutex};
 
-use faultline_aggregate::Timeline;
 use faultline_alert::alert::Alert;
 use faultline_serve::{AppError, Backend, IncidentFilter, Range, Scope, Tokens};
 use faultline_store::{AlertDb, Reader, StoreError};
@@ -44,21 +43,29 @@ fn rfc(secs: i64) -> String {
 }
 
 impl Api {
-    fn report_value(&self, range: Range) -> Result<Value, StoreError> {
+    fn report_value(&self, range: Range, scope: &Scope) -> Result<Value, StoreError> {
         let reader = self.reader.lock().expect("not poisoned");
         let span = reader.span()?;
         let from = range.from.or(span.map(|s| s.0)).unwrap_or(0);
         let to = range.to.or(span.map(|s| s.1 + 1)).unwrap_or(0);
         let summary = reader.summary(from, to)?;
-        let (res, rows) = reader.timeline(from, to)?;
-        let mut timeline = Timeline::new(res, 1440);
-        for &(bucket, status, n) in &rows {
-            let is_5xx = (500..600).contains(&status);
-            timeline.add_requests(bucket, n, if is_5xx { n } else { 0 });
-            if is_5xx {
-                timeline.add_codes(bucket, status, n);
+        let (res, timeline) = match views::scope_key(scope) {
+            None => {
+                let (res, rows) = reader.timeline(from, to)?;
+                (res, views::status_timeline(res, &rows))
             }
-        }
+            Some((kind, name)) => {
+                let (res, rows) = reader.key_timeline(from, to, kind, name)?;
+                (res, views::key_timeline(res, &rows))
+            }
+        };
+        let (summary, totals) = match views::scope_key(scope) {
+            None => {
+                let totals = report::totals(&summary);
+                (summary, totals)
+            }
+            Some((kind, name)) => views::narrow(summary, kind, name),
+        };
         let inputs: Vec<Value> = reader
             .inputs()?
             .iter()
@@ -70,21 +77,30 @@ impl Api {
                 v
             })
             .collect();
+        let in_scope = views::scope_filter(scope);
         let incidents: Vec<Value> = {
             let mut v = reader.incidents(from, to, 10_000)?;
             v.sort_by(|a, b| (a.start, &a.id).cmp(&(b.start, &b.id)));
-            v.iter().map(|i| parse(&i.body)).collect()
+            v.iter()
+                .map(|i| parse(&i.body))
+                .filter(|i| in_scope.keeps(i))
+                .collect()
         };
         let findings: Vec<Value> = reader
             .findings(from, to)?
             .iter()
             .map(|f| parse(&f.body))
+            .filter(|f| in_scope.keeps(f))
             .collect();
         let groups: Vec<Value> = reader
             .groups(from, to)?
             .iter()
             .map(|g| parse(&g.body))
             .collect();
+        let mut assumptions = vec![format!(
+            "served from stored rollups at {res} s resolution: the window is aligned to it"
+        )];
+        assumptions.extend(views::scope_assumption(scope));
         let doc = Report {
             version: 1,
             generated_at: rfc(jiff::Timestamp::now().as_second()),
@@ -92,11 +108,9 @@ impl Api {
                 start: span.map(|_| rfc(from)),
                 end: span.map(|_| rfc(to)),
             },
-            assumptions: vec![format!(
-                "served from stored rollups at {res} s resolution: the window is aligned to it"
-            )],
+            assumptions,
             inputs: Vec::new(),
-            totals: report::totals(&summary),
+            totals,
             incidents: Vec::new(),
             findings: Vec::new(),
             error_groups: Vec::new(),
@@ -108,13 +122,18 @@ impl Api {
         v["incidents"] = incidents.into();
         v["findings"] = findings.into();
         v["error_groups"] = groups.into();
+        if let (Some(kind), Some(name)) = (scope.kind(), scope.name()) {
+            let mut one = serde_json::Map::new();
+            one.insert(kind.into(), name.into());
+            v["scope"] = one.into();
+        }
         Ok(v)
     }
 }
 
 impl Backend for Api {
-    fn report(&self, range: Range) -> Result<Value, AppError> {
-        self.report_value(range).map_err(internal)
+    fn report(&self, range: Range, scope: &Scope) -> Result<Value, AppError> {
+        self.report_value(range, scope).map_err(internal)
     }
 
     fn incidents(
@@ -205,8 +224,9 @@ impl Backend for Api {
         )
     }
 
-    fn top(&self, range: Range, by: &str, limit: usize) -> Result<Value, AppError> {
-        views::top(&self.reader.lock().expect("not poisoned"), range, by, limit)
+    fn top(&self, range: Range, by: &str, limit: usize, scope: &Scope) -> Result<Value, AppError> {
+        let reader = self.reader.lock().expect("not poisoned");
+        views::top(&reader, range, by, limit, scope)
     }
 
     fn error_groups(&self, range: Range) -> Result<Value, AppError> {

@@ -2,15 +2,15 @@
 
 use std::collections::BTreeMap;
 
-use faultline_aggregate::{KeyStats, Summary};
-use faultline_serve::{AppError, Range, Scope};
-use faultline_store::{KeyKind, Reader};
+use faultline_aggregate::{KeyMap, KeyStats, Summary, Timeline};
+use faultline_serve::{AppError, IncidentFilter, Range, Scope};
+use faultline_store::{KeyKind, KeyPoint, Reader, StatusCount};
 use rustc_hash::FxHashMap;
 use serde_json::{json, Value};
 
 use crate::serve::api::internal;
 
-use crate::report::clean_text;
+use crate::report::{clean_text, Totals};
 use crate::serve::telemetry::Figures;
 
 /// The stored span when a range end is open.
@@ -47,13 +47,7 @@ pub fn series(
         t += step;
     }
     let slot = |b: i64| b.div_euclid(step) * step;
-    let key = match scope {
-        Scope::All => None,
-        Scope::Host(h) => Some((KeyKind::Host, h)),
-        Scope::Route(r) => Some((KeyKind::Route, r)),
-        Scope::Upstream(u) => Some((KeyKind::Upstream, u)),
-    };
-    match key {
+    match scope_key(scope) {
         None => {
             let (_, rows) = reader.timeline(from, to).map_err(internal)?;
             for (bucket, status, n) in rows {
@@ -113,9 +107,19 @@ fn rows(map: &FxHashMap<Box<[u8]>, KeyStats>, limit: usize) -> Vec<Value> {
         .collect()
 }
 
-pub fn top(reader: &Reader, range: Range, by: &str, limit: usize) -> Result<Value, AppError> {
+/// The top keys of a kind; with a scope (of the same kind: the edge checks it), its row.
+pub fn top(
+    reader: &Reader,
+    range: Range,
+    by: &str,
+    limit: usize,
+    scope: &Scope,
+) -> Result<Value, AppError> {
     let (from, to) = bounds(reader, range)?;
-    let s: Summary = reader.summary(from, to).map_err(internal)?;
+    let mut s: Summary = reader.summary(from, to).map_err(internal)?;
+    if let Some((kind, name)) = scope_key(scope) {
+        s = narrow(s, kind, name).0;
+    }
     let map = match by {
         "host" => &s.hosts,
         "upstream" => &s.upstreams,
@@ -123,6 +127,107 @@ pub fn top(reader: &Reader, range: Range, by: &str, limit: usize) -> Result<Valu
         _ => &s.routes,
     };
     Ok(json!({"by": by, "from": from, "to": to, "items": rows(map, limit)}))
+}
+
+/// The stored key a scope narrows to.
+pub fn scope_key(scope: &Scope) -> Option<(KeyKind, &str)> {
+    match scope {
+        Scope::All => None,
+        Scope::Host(h) => Some((KeyKind::Host, h)),
+        Scope::Route(r) => Some((KeyKind::Route, r)),
+        Scope::Upstream(u) => Some((KeyKind::Upstream, u)),
+    }
+}
+
+/// The incidents and findings of a scope: those whose scope names its key.
+pub fn scope_filter(scope: &Scope) -> IncidentFilter {
+    let mut f = IncidentFilter::default();
+    match scope {
+        Scope::All => {}
+        Scope::Host(h) => f.host = Some(h.clone()),
+        Scope::Route(r) => f.route = Some(r.clone()),
+        Scope::Upstream(u) => f.upstream = Some(u.clone()),
+    }
+    f
+}
+
+/// What a scoped report says of itself, among its `assumptions`.
+pub fn scope_assumption(scope: &Scope) -> Option<String> {
+    let (kind, name) = (scope.kind()?, scope.name()?);
+    Some(format!(
+        "narrowed to {kind} {name:?}: totals count its requests and its 5xx by status code \
+         (the rollups keep no other status per {kind}), top lists only that {kind}, incidents \
+         and findings are those whose scope names it; error groups are not narrowed (they \
+         name no host, route or upstream)"
+    ))
+}
+
+/// Requests and 5xx by code per bucket of all traffic, as the report's timeline.
+pub fn status_timeline(res: i64, rows: &[StatusCount]) -> Timeline {
+    let mut timeline = Timeline::new(res, 1440);
+    for &(bucket, status, n) in rows {
+        let is_5xx = (500..600).contains(&status);
+        timeline.add_requests(bucket, n, if is_5xx { n } else { 0 });
+        if is_5xx {
+            timeline.add_codes(bucket, status, n);
+        }
+    }
+    timeline
+}
+
+/// The same of one key.
+pub fn key_timeline(res: i64, rows: &[KeyPoint]) -> Timeline {
+    let mut timeline = Timeline::new(res, 1440);
+    for p in rows {
+        timeline.add_requests(p.bucket, p.requests, p.errors_5xx);
+        for (code, n) in p.codes_5xx.iter() {
+            timeline.add_codes(p.bucket, code, n);
+        }
+    }
+    timeline
+}
+
+fn map_of(s: &mut Summary, kind: KeyKind) -> &mut KeyMap {
+    match kind {
+        KeyKind::Route => &mut s.routes,
+        KeyKind::Host => &mut s.hosts,
+        KeyKind::Upstream => &mut s.upstreams,
+        KeyKind::Method => &mut s.methods,
+    }
+}
+
+/// A summary of one key and its totals: its own row, every other table empty (the rollups
+/// do not cross host, route and upstream), and its requests with its 5xx by code (no other
+/// status is kept per key).
+pub fn narrow(mut all: Summary, kind: KeyKind, name: &str) -> (Summary, Totals) {
+    let stats: KeyStats = map_of(&mut all, kind)
+        .remove(name.as_bytes())
+        .unwrap_or_default();
+    let by_status: BTreeMap<String, u64> = stats
+        .codes_5xx
+        .iter()
+        .map(|(c, n)| (format!("{c:03}"), n))
+        .collect();
+    let by_class: BTreeMap<String, u64> = (stats.errors_5xx > 0)
+        .then(|| ("5xx".to_string(), stats.errors_5xx))
+        .into_iter()
+        .collect();
+    let rate = if stats.requests == 0 {
+        0.0
+    } else {
+        stats.errors_5xx as f64 / stats.requests as f64
+    };
+    let totals = Totals {
+        requests: stats.requests,
+        by_status,
+        by_class,
+        server_error_rate: (rate * 1e6).round() / 1e6,
+    };
+    let mut one = Summary::default();
+    if stats.requests > 0 {
+        map_of(&mut one, kind).insert(name.as_bytes().into(), stats);
+    }
+    (one, totals)
 }
 
 /// The stored inputs with the lag the daemon measured.

@@ -18,6 +18,8 @@ pub struct Fake {
     pub read: Vec<String>,
     pub silences: Mutex<Vec<Value>>,
     pub scopes: Mutex<Vec<(Option<i64>, Scope)>>,
+    /// The scopes `report` and `top` were asked for.
+    pub narrowed: Mutex<Vec<(&'static str, Scope)>>,
 }
 
 /// Three incidents: `inc-0` open with 502s on host a, route /api/x, upstream 10.0.0.1:80;
@@ -42,8 +44,12 @@ pub fn incidents() -> Vec<Value> {
 }
 
 impl Backend for Fake {
-    fn report(&self, range: Range) -> Result<Value, AppError> {
+    fn report(&self, range: Range, scope: &Scope) -> Result<Value, AppError> {
         self.ranges.lock().unwrap().push(range);
+        self.narrowed
+            .lock()
+            .unwrap()
+            .push(("report", scope.clone()));
         Ok(json!({"version": 1, "incidents": []}))
     }
     fn incidents(
@@ -106,7 +112,8 @@ impl Backend for Fake {
         self.scopes.lock().unwrap().push((step, scope.clone()));
         Ok(json!({"step": step.unwrap_or(10), "points": []}))
     }
-    fn top(&self, _: Range, by: &str, limit: usize) -> Result<Value, AppError> {
+    fn top(&self, _: Range, by: &str, limit: usize, scope: &Scope) -> Result<Value, AppError> {
+        self.narrowed.lock().unwrap().push(("top", scope.clone()));
         Ok(json!({"by": by, "items": [], "limit": limit}))
     }
     fn error_groups(&self, _: Range) -> Result<Value, AppError> {
