@@ -1,6 +1,7 @@
 """The web dashboard in a real headless Chromium: `faultline serve` follows the bundled example
 logs (or logs full of script payloads) and tests/browser/check.mjs clicks through the pages as
-a person would, failing on any console error or CSP violation.
+a person would, failing on any console error or CSP violation; once more under a path prefix
+behind a real nginx configured with the snippet of docs/serve.md.
 
 Needs node, tests/browser/node_modules (`npm ci` in tests/browser) and Debian's chromium. Under
 CI=true a missing piece fails the test; elsewhere it skips. DASHBOARD_SCREENSHOTS=DIR copies
@@ -11,16 +12,19 @@ import json
 import os
 import shutil
 import re
+import signal
 import subprocess
 import threading
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 import pytest
 
 from helpers import EXAMPLES, REPO
 from test_alerts import MONTHS, ROUTE_NOW, daemons, receivers, serve  # noqa: F401 (fixtures)
-from test_serve import config
+from test_serve import Daemon, config, free_port
 
 BROWSER = REPO / "tests" / "browser"
 CHECK = BROWSER / "check.mjs"
@@ -230,4 +234,130 @@ def test_log_text_is_shown_as_text_and_never_runs(
     incidents = settled(d, logs.requests, resolved=False)
     assert any(P_SCRIPT in r for i in incidents for r in i["scope"]["routes"]), incidents
     out = run_check(browser, "--xss", f"http://127.0.0.1:{port}/", tmp_path / "shots")
+    assert "0 failed" in out, out
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+class PrefixedDaemon(Daemon):
+    """A daemon whose routes are under `serve.base_path`."""
+
+    def __init__(self, *args, prefix, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.prefix = prefix
+
+    def get(self, path, expect=200):
+        return super().get(self.prefix + path, expect)
+
+    def wait_ready(self, timeout=20):
+        url = f"http://127.0.0.1:{self.port}{self.prefix}/readyz"
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            assert self.proc.poll() is None, f"serve exited {self.proc.returncode}\n{self.stderr()}"
+            try:
+                with urllib.request.urlopen(url, timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except (urllib.error.URLError, ConnectionError, OSError):
+                pass
+            time.sleep(0.05)
+        pytest.fail(f"serve not ready under {self.prefix} after {timeout}s\n{self.stderr()}")
+
+
+def nginx_snippet(daemon_port):
+    """The `location` block docs/serve.md gives for nginx, pointed at the daemon."""
+    text = (REPO / "docs" / "serve.md").read_text()
+    found = re.search(r"```nginx\n(.*?)```", text, re.S)
+    assert found, "docs/serve.md has no nginx snippet"
+    assert "127.0.0.1:9790" in found.group(1), found.group(1)
+    return found.group(1).replace("127.0.0.1:9790", f"127.0.0.1:{daemon_port}")
+
+
+NGINX_CONF = """\
+worker_processes 1;
+pid {tmp}/nginx.pid;
+error_log {tmp}/nginx-error.log warn;
+events {{ worker_connections 64; }}
+http {{
+    access_log {tmp}/nginx-access.log;
+    client_body_temp_path {tmp}/client_temp;
+    proxy_temp_path {tmp}/proxy_temp;
+    fastcgi_temp_path {tmp}/fastcgi_temp;
+    uwsgi_temp_path {tmp}/uwsgi_temp;
+    scgi_temp_path {tmp}/scgi_temp;
+    server {{
+        listen 127.0.0.1:{port};
+{snippet}
+    }}
+}}
+"""
+
+
+@pytest.fixture
+def nginx_proxy(nginx_bin, tmp_path):
+    """start(daemon_port) -> the port of a real nginx proxying /faultline/ to the daemon."""
+    started = []
+    conf_dir = tmp_path / "nginx"
+    conf_dir.mkdir()
+
+    def start(daemon_port):
+        port = free_port()
+        conf = conf_dir / "nginx.conf"
+        conf.write_text(NGINX_CONF.format(tmp=conf_dir, port=port,
+                                          snippet=nginx_snippet(daemon_port)))
+        test = subprocess.run([nginx_bin, "-p", str(conf_dir), "-c", str(conf), "-e", "stderr",
+                               "-t", "-q"], capture_output=True, timeout=10)
+        assert test.returncode == 0, test.stderr.decode()
+        proc = subprocess.Popen([nginx_bin, "-p", str(conf_dir), "-c", str(conf), "-e", "stderr",
+                                 "-g", "daemon off;"], stdin=subprocess.DEVNULL,
+                                stdout=subprocess.DEVNULL,
+                                stderr=open(conf_dir / "nginx.out", "wb"),
+                                start_new_session=True)
+        started.append(proc)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            assert proc.poll() is None, (conf_dir / "nginx.out").read_text()
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/faultline/healthz",
+                                            timeout=2) as r:
+                    if r.status == 200:
+                        return port
+            except (urllib.error.URLError, ConnectionError, OSError):
+                time.sleep(0.05)
+        pytest.fail("nginx did not proxy /faultline/healthz: "
+                    + (conf_dir / "nginx-error.log").read_text()[-2000:])
+
+    yield start
+    for proc in started:
+        proc.send_signal(signal.SIGQUIT)  # graceful: open streams are closed
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def test_under_a_path_prefix_behind_nginx_the_dashboard_works(
+        faultline, browser, nginx_proxy, tmp_path, daemons):  # noqa: F811
+    extra = ('base_path = "/faultline"\n[alerting]\n'
+             'admin_token = { env = "E2E_ADMIN_TOKEN" }\n')
+    cfg, port = config(tmp_path, example_sources(tmp_path), extra=extra)
+    d = PrefixedDaemon(faultline, cfg, port, env={"E2E_ADMIN_TOKEN": TOKEN}, prefix="/faultline")
+    daemons.append(d)
+    d.wait_ready()
+    settled(d, len((EXAMPLES / "access.log").read_bytes().splitlines()))
+    proxy = nginx_proxy(port)
+    base = f"http://127.0.0.1:{proxy}/faultline/"
+    with urllib.request.urlopen(base, timeout=5) as r:
+        assert r.status == 200 and b"assets/app.js" in r.read()
+        assert "script-src 'self'" in r.headers["content-security-policy"]
+    # The bare prefix is sent to the page with its trailing slash (by nginx itself).
+    with pytest.raises(urllib.error.HTTPError) as e:
+        urllib.request.build_opener(NoRedirect).open(base.rstrip("/"), timeout=5)
+    assert e.value.code in (301, 308) and e.value.headers["location"].endswith("/faultline/")
+    # Charts, incidents, an incident page, a silence and the live stream, all through nginx.
+    out = run_check(browser, base, tmp_path / "shots", TOKEN)
     assert "0 failed" in out, out
