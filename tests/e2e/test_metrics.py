@@ -1,6 +1,8 @@
 """`/metrics` as Prometheus users meet it: `promtool check metrics` (Debian's prometheus
-package) accepts the exposition, and a real Prometheus scrapes a running `faultline serve`
-fed with the bundled example logs and answers queries over what it scraped."""
+package) accepts the exposition, the OpenMetrics one parses with `prometheus_client`'s strict
+OpenMetrics parser, gauges of known labels stay at 0 rather than vanish, and a real
+Prometheus scrapes a running `faultline serve` fed with the bundled example logs and answers
+queries over what it scraped."""
 
 import json
 import os
@@ -12,7 +14,7 @@ import urllib.request
 
 import pytest
 
-from helpers import EXAMPLES
+from helpers import EXAMPLES, REPO
 from test_serve import Daemon, config, free_port
 
 
@@ -64,6 +66,63 @@ def test_promtool_accepts_the_exposition_and_counts_match_the_report(daemon):
     kind, om = scrape(daemon.port, "application/openmetrics-text; version=1.0.0")
     assert kind.startswith("application/openmetrics-text")
     assert om.endswith("# EOF\n")
+    # promtool reads only the text format (it takes an OpenMetrics counter family, named
+    # without `_total`, for a family without help): the next test parses OpenMetrics.
+
+
+def test_the_openmetrics_exposition_parses_and_counts_match_the_text_one(daemon):
+    from prometheus_client.openmetrics.parser import text_string_to_metric_families
+
+    _, om = scrape(daemon.port, "application/openmetrics-text; version=1.0.0")
+    families = {f.name: f for f in text_string_to_metric_families(om)}
+    assert families["faultline_http_requests"].type == "counter"
+    assert families["faultline_http_request_duration_seconds"].type == "histogram"
+    got = {s.labels["code"]: s.value for s in families["faultline_http_requests"].samples
+           if s.name == "faultline_http_requests_total"}
+    assert got == {str(int(c)): n for c, n in daemon.totals()["by_status"].items()}
+    for name in ("faultline_open_incidents", "faultline_alerts", "faultline_commits",
+                 "faultline_input_lines_read", "faultline_store_bytes"):
+        assert name in families, name
+
+
+def contract_causes():
+    schema = json.loads((REPO / "schema" / "report-v1.schema.json").read_text())
+    return schema["$defs"]["cause"]["enum"]
+
+
+def gauge(text, name):
+    """{labels as a tuple of pairs: value} of one family's samples in the text format."""
+    out = {}
+    for line in text.splitlines():
+        if line.startswith(name + "{"):
+            labels, value = line[len(name) + 1:].rsplit("} ", 1)
+            pairs = tuple(tuple(p.split("=", 1)) for p in labels.split('",'))
+            out[tuple((k, v.strip('"')) for k, v in pairs)] = float(value)
+    return out
+
+
+def test_gauges_of_known_labels_are_0_rather_than_missing(daemon):
+    """Every cause of the contract has an open-incidents series, and the configured rule
+    (the default `incident`, severity `page`) a pending and a firing one, so that a series
+    does not vanish when the last incident resolves (Prometheus would keep its last value
+    for five minutes)."""
+    daemon.wait_for("every incident resolved", lambda: (lambda inc: inc and all(
+        i["state"] == "resolved" for i in inc))(daemon.get("/api/v1/incidents")["incidents"]))
+    # The metrics follow the commits and the alerts the ticks: the next ones show all quiet.
+    quiet = [(("state", s), ("alertname", "incident"), ("severity", "page"))
+             for s in ("pending", "firing")]
+
+    def all_zero():
+        text = scrape(daemon.port)[1]
+        values = list(gauge(text, "faultline_open_incidents").values())
+        values += [gauge(text, "faultline_alerts").get(k) for k in quiet]
+        return text if all(v == 0 for v in values) else None
+
+    text = daemon.wait_for("no open incident and no alert in /metrics", all_zero)
+    open_by_cause = gauge(text, "faultline_open_incidents")
+    assert set(open_by_cause) == {(("cause", c),) for c in contract_causes()}, open_by_cause
+    alerts = gauge(text, "faultline_alerts")
+    assert all(alerts.get(k) == 0 for k in quiet), alerts
 
 
 def test_a_real_prometheus_scrapes_it(daemon, tmp_path):

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 
 use crate::report::{self, Report, Window};
 use crate::serve::alerting::api as alert_api;
-use crate::serve::metrics::Counters;
+use crate::serve::metrics::{Counters, RuleLabels};
 use crate::serve::telemetry::Sink;
 use crate::serve::views;
 
@@ -27,6 +27,8 @@ pub struct Api {
     pub tokens: Arc<Mutex<Tokens>>,
     /// What `/metrics` counts (updated by every commit).
     pub counters: Arc<Mutex<Counters>>,
+    /// The configured alert rules, which `/metrics` shows at 0 while they are quiet.
+    pub rules: Mutex<Vec<RuleLabels>>,
 }
 
 /// A failure the client cannot mend (the store), as the API's 500.
@@ -270,11 +272,13 @@ impl Backend for Api {
 
     fn metrics(&self, openmetrics: bool) -> Result<String, AppError> {
         let active = self.active.lock().expect("not poisoned").clone();
+        let rules = self.rules.lock().expect("not poisoned").clone();
         let counters = self.counters.lock().expect("not poisoned");
         Ok(crate::serve::metrics::render(
             &counters,
             &self.sink.figures(),
             &active,
+            &rules,
             openmetrics,
         ))
     }

@@ -9,7 +9,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use faultline_aggregate::{Codes, KeyStats, LatencySketch, Summary};
-use faultline_alert::alert::Alert;
+use faultline_alert::alert::{Alert, State};
+use faultline_model::Cause;
 
 use crate::serve::telemetry::Figures;
 
@@ -139,8 +140,18 @@ fn histogram(out: &mut Out, name: &str, label: &str, map: &BTreeMap<String, Key>
     }
 }
 
-/// The exposition.
-pub fn render(c: &Counters, figures: &Figures, active: &[Alert], openmetrics: bool) -> String {
+/// The labels a configured rule's alerts carry: (`alertname`, `severity`).
+pub type RuleLabels = (String, String);
+
+/// The exposition. `rules` are the configured alert rules, shown at 0 while none of their
+/// alerts is pending or firing.
+pub fn render(
+    c: &Counters,
+    figures: &Figures,
+    active: &[Alert],
+    rules: &[RuleLabels],
+    openmetrics: bool,
+) -> String {
     let mut out = Out {
         text: String::new(),
         open: openmetrics,
@@ -185,34 +196,56 @@ pub fn render(c: &Counters, figures: &Figures, active: &[Alert], openmetrics: bo
         "route",
         &c.dims[0],
     );
+    open_incidents(&mut out, &c.open_incidents);
+    alerts(&mut out, active, rules);
+    self_metrics(&mut out, figures);
+    if openmetrics {
+        out.text.push_str("# EOF\n");
+    }
+    out.text
+}
+
+/// Open incidents by cause: every cause of the contract, at 0 when none is open, so a
+/// series does not vanish when its incidents resolve (and `== 0` can be alerted on).
+fn open_incidents(out: &mut Out, open: &BTreeMap<String, u64>) {
     out.family(
         "faultline_open_incidents",
         "gauge",
         "Incidents open now, by cause.",
     );
-    for (cause, n) in &c.open_incidents {
-        out.sample("faultline_open_incidents", &[("cause", cause)], *n as f64);
+    let mut by_cause: BTreeMap<&str, u64> = Cause::ALL.iter().map(|c| (c.id(), 0)).collect();
+    for (cause, n) in open {
+        *by_cause.entry(cause).or_default() += n;
     }
+    for (cause, n) in by_cause {
+        out.sample("faultline_open_incidents", &[("cause", cause)], n as f64);
+    }
+}
+
+/// Pending and firing alerts by rule: every configured rule in both states, at 0 when it
+/// has no such alert.
+fn alerts(out: &mut Out, active: &[Alert], rules: &[RuleLabels]) {
     out.family("faultline_alerts", "gauge", "Alerts pending or firing now.");
-    let mut alerts: BTreeMap<(String, String, String), u64> = BTreeMap::new();
+    let mut counts: BTreeMap<(String, String, String), u64> = BTreeMap::new();
+    for (name, severity) in rules {
+        for state in [State::Pending, State::Firing] {
+            let key = (state.as_str().to_string(), name.clone(), severity.clone());
+            counts.insert(key, 0);
+        }
+    }
     for a in active {
         let l = |k: &str| a.labels.get(k).cloned().unwrap_or_default();
-        *alerts
+        *counts
             .entry((a.state.as_str().to_string(), l("alertname"), l("severity")))
             .or_default() += 1;
     }
-    for ((state, name, sev), n) in &alerts {
+    for ((state, name, sev), n) in &counts {
         out.sample(
             "faultline_alerts",
             &[("state", state), ("alertname", name), ("severity", sev)],
             *n as f64,
         );
     }
-    self_metrics(&mut out, figures);
-    if openmetrics {
-        out.text.push_str("# EOF\n");
-    }
-    out.text
 }
 
 fn self_metrics(out: &mut Out, f: &Figures) {
@@ -301,7 +334,7 @@ mod tests {
         c.add(&[(0, s)]);
         assert_eq!(c.dims[0].len(), MAX_KEYS + 1);
         assert_eq!(c.dims[0]["other"].requests, 5);
-        let text = render(&c, &Figures::default(), &[], false);
+        let text = render(&c, &Figures::default(), &[], &[], false);
         assert!(text.contains("faultline_http_requests_total{code=\"502\"} 3"));
         assert!(text.contains("route=\"/r1\\\"x\""), "quotes are escaped");
         // The five folded routes keep their codes.
@@ -314,8 +347,30 @@ mod tests {
         assert!(
             text.contains("faultline_route_server_errors_total{route=\"/r1\\\"x\",code=\"504\"} 1")
         );
-        let om = render(&c, &Figures::default(), &[], true);
+        let om = render(&c, &Figures::default(), &[], &[], true);
         assert!(om.ends_with("# EOF\n"));
         assert!(om.contains("# TYPE faultline_http_requests counter"));
+    }
+
+    #[test]
+    fn every_cause_and_every_configured_rule_is_shown_at_zero_rather_than_missing() {
+        let mut c = Counters::default();
+        c.open_incidents.insert("upstream_down".into(), 2);
+        let rules = [("incident".to_string(), "page".to_string())];
+        let text = render(&c, &Figures::default(), &[], &rules, false);
+        for cause in Cause::ALL {
+            let want = if cause == Cause::UpstreamDown { 2 } else { 0 };
+            let line = format!(
+                "faultline_open_incidents{{cause=\"{}\"}} {want}\n",
+                cause.id()
+            );
+            assert!(text.contains(&line), "{line}");
+        }
+        for state in ["pending", "firing"] {
+            let line = format!(
+                "faultline_alerts{{state=\"{state}\",alertname=\"incident\",severity=\"page\"}} 0\n"
+            );
+            assert!(text.contains(&line), "{line}");
+        }
     }
 }

@@ -102,6 +102,7 @@ pub fn run(args: &ServeArgs) -> Result<u8, Fatal> {
         active: Arc::new(Mutex::new(Vec::new())),
         tokens: Arc::new(Mutex::new(tokens_of(&plan))),
         counters: Arc::new(Mutex::new(metrics::Counters::default())),
+        rules: Mutex::new(rules_of(&plan)),
     });
     let (stop, reload) = signals()?;
     let listener = std::net::TcpListener::bind(plan.listen)
@@ -155,6 +156,14 @@ pub fn run(args: &ServeArgs) -> Result<u8, Fatal> {
     }
     sink.emit(&SelfEvent::Notice("stopped".into()));
     Ok(0)
+}
+
+/// The alert rules `/metrics` shows, by their labels.
+fn rules_of(plan: &config::ServePlan) -> Vec<metrics::RuleLabels> {
+    let rules = plan.alerting.rules.iter();
+    rules
+        .map(|r| (r.name.clone(), r.severity.clone()))
+        .collect()
 }
 
 /// Who may read and write the API.
@@ -214,6 +223,7 @@ fn tick(live: &mut Live, now: u64, sink: &Sink, delivery: Option<&Delivery>, api
     }
     *api.active.lock().expect("not poisoned") = live.active_alerts();
     *api.tokens.lock().expect("not poisoned") = tokens_of(live.plan());
+    *api.rules.lock().expect("not poisoned") = rules_of(live.plan());
     let db = live.store().path().to_path_buf();
     let mut wal = db.clone().into_os_string();
     wal.push("-wal");
