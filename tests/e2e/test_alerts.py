@@ -7,10 +7,12 @@ receivers and what `faultline alerts` and the API say."""
 
 import base64
 import collections
+import datetime as dt
 import hashlib
 import hmac
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -23,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from helpers import describe
+from helpers import EXAMPLES, STATUS_RE, describe, phase_named
 from test_serve import Daemon, daemons, free_port  # noqa: F401 (fixture)
 
 MONTHS = "Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split()
@@ -755,4 +757,83 @@ receiver = "hook"
         x for x in notifications(d)
         if x["notification"]["receiver"] == "stuck" and x["tries"]], timeout=20)[0]
     assert n["tries"][0]["outcome"] == "retry", n
+
+
+ACCESS_TIME = re.compile(r"\[(\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d) \+0000\]")
+ERROR_TIME = re.compile(r"^(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d) ")
+
+
+def replay_example_phase(name, access, error):
+    """Appends the lines nginx wrote during a scenario of examples/nginx (from 5 s before it
+    to its last 5xx), moved in time so that the last 5xx is now: real lines, fresh enough
+    to page. Returns the phase."""
+    timeline = json.loads((EXAMPLES / "timeline.json").read_text())
+    phase = phase_named(timeline, name)
+    utc = dt.timezone.utc
+
+    def access_time(line):
+        m = ACCESS_TIME.search(line)
+        return m and dt.datetime.strptime(m[1], "%d/%b/%Y:%H:%M:%S").replace(tzinfo=utc)
+
+    def error_time(line):
+        m = ERROR_TIME.match(line)
+        return m and dt.datetime.strptime(m[1], "%Y/%m/%d %H:%M:%S").replace(tzinfo=utc)
+
+    start = dt.datetime.fromtimestamp(phase["start"] - 5, utc)
+    end = dt.datetime.fromtimestamp(phase["end"], utc)
+    lines = [(access_time(l), l) for l in (EXAMPLES / "access.log").read_text().splitlines(True)]
+    lines = [(t, l) for t, l in lines if t and start <= t <= end]
+    last = max(t for t, l in lines if STATUS_RE.match(l.encode())[1].startswith(b"5"))
+    shift = dt.datetime.now(utc).replace(microsecond=0) - last
+    errors = [(error_time(l), l) for l in (EXAMPLES / "error.log").read_text().splitlines(True)]
+    with open(error, "a") as f:
+        f.writelines(ERROR_TIME.sub((t + shift).strftime("%Y/%m/%d %H:%M:%S "), l, count=1)
+                     for t, l in errors if t and start <= t <= last)
+    with open(access, "a") as f:
+        f.writelines(ACCESS_TIME.sub((t + shift).strftime("[%d/%b/%Y:%H:%M:%S +0000]"), l, count=1)
+                     for t, l in lines if t <= last)
+    return phase
+
+
+def test_a_tls_failure_incident_inhibits_the_502_ratio_of_its_upstream(
+        faultline, tmp_path, traffic, receivers, daemons):
+    hook = receivers()
+    route = ROUTE_NOW.replace('group_wait = "0s"', 'group_wait = "3s"')
+    cfg, port = write_config(tmp_path, webhook(hook.url) + route + """
+[[rule]]
+name = "incident"
+on = "incident"
+
+[[rule]]
+name = "upstream-502-ratio"
+on = "ratio"
+by = "upstream"
+codes = [502]
+threshold = 0.5
+min_requests = 5
+window = "1m"
+severity = "warning"
+
+[[inhibit]]
+source = ['cause="tls_failure"']
+target = ['alertname="upstream-502-ratio"']
+equal = ["upstream"]
+""")
+    d = serve(faultline, cfg, port, daemons)
+    # The upstream's certificate expired: nginx answered 502 to every checkout.
+    phase = replay_example_phase("tls_expired", traffic.access, traffic.error)
+    traffic.start()
+    ratio = d.wait_for("the 502-ratio alert", lambda: [
+        a for a in d.get("/api/v1/alerts")["alerts"]
+        if a["labels"]["alertname"] == "upstream-502-ratio" and a.get("muted")], timeout=40)[0]
+    assert ratio["labels"]["upstream"] == phase["upstreams"][0], ratio
+    assert ratio["details"]["summary"].startswith("502 ratio"), ratio
+    assert ratio["muted"]["by"] == "inhibited", ratio
+    incident = [a for a in d.get("/api/v1/alerts")["alerts"]
+                if a["fingerprint"] == ratio["muted"]["what"]]
+    assert incident and incident[0]["labels"]["cause"] == "tls_failure", incident
+    assert incident[0]["labels"]["upstream"] == ratio["labels"]["upstream"]
+    names = lambda ps: [a["labels"]["alertname"] for p in firing(ps) for a in p["alerts"]]
+    hook.wait("the tls_failure page", lambda ps: "incident" in names(ps), daemon=d)
+    assert "upstream-502-ratio" not in names(hook.payloads())
 

@@ -47,10 +47,44 @@ impl Scope {
     }
 }
 
-/// (requests, 5xx) per scope and key of one interval.
-type Counts = BTreeMap<(Scope, String), (u64, u64)>;
+/// Requests, 5xx and the 5xx by code of one key in one interval.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tally {
+    pub requests: u64,
+    pub errors: u64,
+    /// (code, count), ascending by code.
+    pub codes: Vec<(u16, u64)>,
+}
 
-/// (requests, 5xx) per scope and key, per interval.
+impl Tally {
+    fn add(&mut self, other: &Tally) {
+        self.requests += other.requests;
+        self.errors += other.errors;
+        for &(code, n) in &other.codes {
+            match self.codes.binary_search_by_key(&code, |&(c, _)| c) {
+                Ok(i) => self.codes[i].1 += n,
+                Err(i) => self.codes.insert(i, (code, n)),
+            }
+        }
+    }
+
+    /// The 5xx among `codes`; every 5xx when `codes` is empty.
+    pub fn errors_of(&self, codes: &[u16]) -> u64 {
+        if codes.is_empty() {
+            return self.errors;
+        }
+        self.codes
+            .iter()
+            .filter(|(c, _)| codes.contains(c))
+            .map(|(_, n)| n)
+            .sum()
+    }
+}
+
+/// The tallies per scope and key of one interval.
+type Counts = BTreeMap<(Scope, String), Tally>;
+
+/// Requests and 5xx (in total and by code) per scope and key, per interval.
 #[derive(Debug, Clone, Default)]
 pub struct Ratios {
     width_ms: Ms,
@@ -66,15 +100,13 @@ impl Ratios {
     }
 
     /// Adds the counts of one key in the interval starting at `start`.
-    pub fn add(&mut self, start: Ms, scope: Scope, key: &str, requests: u64, errors: u64) {
-        let e = self
-            .intervals
+    pub fn add(&mut self, start: Ms, scope: Scope, key: &str, tally: &Tally) {
+        self.intervals
             .entry(start)
             .or_default()
             .entry((scope, key.to_string()))
-            .or_default();
-        e.0 += requests;
-        e.1 += errors;
+            .or_default()
+            .add(tally);
     }
 
     /// Forgets intervals that ended before `before`.
@@ -83,15 +115,16 @@ impl Ratios {
         self.intervals = self.intervals.split_off(&cut);
     }
 
-    /// (key, requests, 5xx) for every key of `by` in the intervals ending after `from`.
-    pub fn window(&self, by: Scope, from: Ms) -> Vec<(String, u64, u64)> {
+    /// (key, requests, 5xx) for every key of `by` in the intervals ending after `from`,
+    /// counting only the 5xx of `codes` (all of them when it is empty).
+    pub fn window(&self, by: Scope, from: Ms, codes: &[u16]) -> Vec<(String, u64, u64)> {
         let mut sums: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
         for (_, keys) in self.intervals.range(from - self.width_ms + 1..) {
-            for ((scope, key), (r, e)) in keys {
+            for ((scope, key), t) in keys {
                 if *scope == by {
                     let s = sums.entry(key).or_default();
-                    s.0 += r;
-                    s.1 += e;
+                    s.0 += t.requests;
+                    s.1 += t.errors_of(codes);
                 }
             }
         }
@@ -105,17 +138,56 @@ impl Ratios {
 mod tests {
     use super::*;
 
+    fn tally(requests: u64, codes: &[(u16, u64)]) -> Tally {
+        Tally {
+            requests,
+            errors: codes.iter().map(|(_, n)| n).sum(),
+            codes: codes.to_vec(),
+        }
+    }
+
     #[test]
     fn a_window_sums_the_intervals_that_end_inside_it() {
         let mut r = Ratios::new(10_000);
-        r.add(0, Scope::Route, "/a", 100, 1);
-        r.add(10_000, Scope::Route, "/a", 100, 20);
-        r.add(10_000, Scope::Host, "h", 200, 21);
-        r.add(20_000, Scope::Route, "/a", 100, 30);
-        assert_eq!(r.window(Scope::Route, 15_000), vec![("/a".into(), 200, 50)]);
-        assert_eq!(r.window(Scope::Route, 0), vec![("/a".into(), 300, 51)]);
-        assert_eq!(r.window(Scope::Host, 0), vec![("h".into(), 200, 21)]);
+        r.add(0, Scope::Route, "/a", &tally(100, &[(500, 1)]));
+        r.add(10_000, Scope::Route, "/a", &tally(100, &[(502, 20)]));
+        r.add(
+            10_000,
+            Scope::Host,
+            "h",
+            &tally(200, &[(500, 1), (502, 20)]),
+        );
+        r.add(20_000, Scope::Route, "/a", &tally(100, &[(502, 30)]));
+        assert_eq!(
+            r.window(Scope::Route, 15_000, &[]),
+            vec![("/a".into(), 200, 50)]
+        );
+        assert_eq!(r.window(Scope::Route, 0, &[]), vec![("/a".into(), 300, 51)]);
+        assert_eq!(r.window(Scope::Host, 0, &[]), vec![("h".into(), 200, 21)]);
         r.prune(20_000);
-        assert_eq!(r.window(Scope::Route, 0), vec![("/a".into(), 200, 50)]);
+        assert_eq!(r.window(Scope::Route, 0, &[]), vec![("/a".into(), 200, 50)]);
+    }
+
+    #[test]
+    fn codes_count_only_their_own_5xx() {
+        let mut r = Ratios::new(10_000);
+        r.add(0, Scope::Upstream, "u", &tally(100, &[(500, 7), (502, 3)]));
+        r.add(0, Scope::Upstream, "u", &tally(100, &[(502, 2), (504, 1)]));
+        assert_eq!(
+            r.window(Scope::Upstream, 0, &[502]),
+            vec![("u".into(), 200, 5)]
+        );
+        assert_eq!(
+            r.window(Scope::Upstream, 0, &[502, 504]),
+            vec![("u".into(), 200, 6)]
+        );
+        assert_eq!(
+            r.window(Scope::Upstream, 0, &[503]),
+            vec![("u".into(), 200, 0)]
+        );
+        assert_eq!(
+            r.window(Scope::Upstream, 0, &[]),
+            vec![("u".into(), 200, 13)]
+        );
     }
 }

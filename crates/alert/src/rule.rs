@@ -23,13 +23,15 @@ pub enum RuleKind {
         scope: Vec<Matcher>,
         min_errors: u64,
     },
-    /// The 5xx ratio of each scope over `window_ms`, once it has `min_requests`.
+    /// The 5xx ratio of each scope over `window_ms`, once it has `min_requests`; with
+    /// `codes`, only those 5xx count (`[502]`: the share of bad-gateway answers).
     Ratio {
         by: Scope,
         threshold: f64,
         min_requests: u64,
         window_ms: Ms,
         scope: Vec<Matcher>,
+        codes: Vec<u16>,
     },
     /// An upstream whose attempts fail while retries hide it from clients.
     DegradedUpstream { scope: Vec<Matcher> },
@@ -173,14 +175,24 @@ fn ratio_conditions(rule: &Rule, facts: &Facts<'_>, now: Ms) -> Vec<Condition> {
             min_requests,
             window_ms,
             scope,
+            codes,
         },
         Some(ratios),
     ) = (&rule.kind, facts.ratios)
     else {
         return Vec::new();
     };
+    let what = if codes.is_empty() {
+        "5xx".to_string()
+    } else {
+        codes
+            .iter()
+            .map(u16::to_string)
+            .collect::<Vec<_>>()
+            .join("/")
+    };
     let mut out = Vec::new();
-    for (key, requests, errors) in ratios.window(*by, now - window_ms) {
+    for (key, requests, errors) in ratios.window(*by, now - window_ms, codes) {
         if requests < *min_requests || requests == 0 {
             continue;
         }
@@ -200,7 +212,7 @@ fn ratio_conditions(rule: &Rule, facts: &Facts<'_>, now: Ms) -> Vec<Condition> {
             labels,
             details: Details {
                 summary: format!(
-                    "5xx ratio {:.1} % on {where_} over the last {} ({errors} of {requests} requests; threshold {:.1} %)",
+                    "{what} ratio {:.1} % on {where_} over the last {} ({errors} of {requests} requests; threshold {:.1} %)",
                     ratio * 100.0,
                     crate::human_ms(*window_ms),
                     threshold * 100.0
@@ -393,6 +405,7 @@ impl Evaluator {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::ratio::Tally;
 
     fn incident_rule(for_ms: Ms, keep: Ms) -> Rule {
         Rule {
@@ -572,9 +585,8 @@ mod tests {
         assert_eq!(c[0].labels["host"], "shop.example");
     }
 
-    #[test]
-    fn a_ratio_alerts_per_scope_above_threshold_with_enough_requests() {
-        let rule = Rule {
+    fn ratio_rule(codes: Vec<u16>) -> Rule {
+        Rule {
             name: "ratio".into(),
             kind: RuleKind::Ratio {
                 by: Scope::Route,
@@ -582,16 +594,56 @@ mod tests {
                 min_requests: 100,
                 window_ms: 60_000,
                 scope: vec![],
+                codes,
             },
             for_ms: 0,
             keep_firing_ms: 0,
             severity: "warning".into(),
             labels: Labels::new(),
-        };
+        }
+    }
+
+    fn tally(requests: u64, codes: &[(u16, u64)]) -> Tally {
+        Tally {
+            requests,
+            errors: codes.iter().map(|(_, n)| n).sum(),
+            codes: codes.to_vec(),
+        }
+    }
+
+    #[test]
+    fn a_ratio_of_some_codes_counts_only_those() {
         let mut r = Ratios::new(10_000);
-        r.add(0, Scope::Route, "/a", 200, 20);
-        r.add(0, Scope::Route, "/b", 50, 40);
-        r.add(0, Scope::Route, "/c", 400, 4);
+        // /a fails with 500s (an application bug), /b with 502s (a gateway problem).
+        r.add(0, Scope::Route, "/a", &tally(200, &[(500, 30), (502, 2)]));
+        r.add(0, Scope::Route, "/b", &tally(200, &[(500, 2), (502, 30)]));
+        let facts = Facts {
+            ratios: Some(&r),
+            ..Facts::default()
+        };
+        let c = ratio_rule(vec![502]).conditions(&facts, 30_000);
+        assert_eq!(c.len(), 1, "only /b has 5 % of 502s");
+        assert_eq!(c[0].labels["route"], "/b");
+        assert_eq!(c[0].details.value, Some(0.15));
+        assert!(
+            c[0].details
+                .summary
+                .starts_with("502 ratio 15.0 % on route /b"),
+            "{}",
+            c[0].details.summary
+        );
+        let both = ratio_rule(vec![500, 502]).conditions(&facts, 30_000);
+        assert_eq!(both.len(), 2);
+        assert!(both[0].details.summary.starts_with("500/502 ratio"));
+    }
+
+    #[test]
+    fn a_ratio_alerts_per_scope_above_threshold_with_enough_requests() {
+        let rule = ratio_rule(vec![]);
+        let mut r = Ratios::new(10_000);
+        r.add(0, Scope::Route, "/a", &tally(200, &[(502, 20)]));
+        r.add(0, Scope::Route, "/b", &tally(50, &[(502, 40)]));
+        r.add(0, Scope::Route, "/c", &tally(400, &[(502, 4)]));
         let facts = Facts {
             ratios: Some(&r),
             ..Facts::default()

@@ -90,3 +90,34 @@ fn every_alerting_error_names_its_line_and_key() {
         assert!(errors.contains(want), "{want:?} not in:\n{errors}");
     }
 }
+
+#[test]
+fn a_ratio_rule_may_count_only_some_5xx_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let plan = load(&write(
+        dir.path(),
+        "[[rule]]\nname = \"upstream-502-ratio\"\non = \"ratio\"\nby = \"upstream\"\n\
+         threshold = 0.05\ncodes = [504, 502, 502]\n",
+    ))
+    .unwrap()
+    .alerting;
+    let RuleKind::Ratio { codes, .. } = &plan.rules[0].kind else {
+        panic!("a ratio rule")
+    };
+    assert_eq!(codes, &[502, 504]);
+    let errors = load(&write(
+        dir.path(),
+        "[[rule]]\nname = \"r\"\non = \"ratio\"\nthreshold = 0.1\ncodes = [502, 404]\n\n\
+         [[rule]]\nname = \"i\"\non = \"incident\"\ncodes = [502]\n\n\
+         [[rule]]\nname = \"e\"\non = \"ratio\"\nthreshold = 0.1\ncodes = []\n",
+    ))
+    .unwrap_err()
+    .join("\n");
+    for want in [
+        ":11: rule[0].codes: 404 is not a 5xx status",
+        ":16: rule[1].codes: only ratio rules take codes",
+        ":22: rule[2].codes: an empty list",
+    ] {
+        assert!(errors.contains(want), "{want:?} not in:\n{errors}");
+    }
+}

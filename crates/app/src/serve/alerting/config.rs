@@ -53,6 +53,7 @@ pub struct RawRule {
     pub by: Option<Spanned<String>>,
     pub threshold: Option<Spanned<f64>>,
     pub min_requests: Option<u64>,
+    pub codes: Option<Spanned<Vec<i64>>>,
     pub min_lines: Option<u64>,
     pub window: Option<Spanned<String>>,
     pub after: Option<Spanned<String>>,
@@ -213,8 +214,38 @@ pub fn secret(raw: &RawSecret, base: &Path) -> Result<String, String> {
     }
 }
 
+/// The 5xx codes a ratio rule counts (empty: all of them), sorted.
+fn codes<R: Report>(errs: &mut R, r: &RawRule, key: &str) -> Vec<u16> {
+    let Some(v) = &r.codes else {
+        return Vec::new();
+    };
+    if r.on.get_ref() != "ratio" {
+        errs.at_span(v.span(), key, "only ratio rules take codes".into());
+        return Vec::new();
+    }
+    if v.get_ref().is_empty() {
+        let what = "an empty list: leave codes out to count every 5xx";
+        errs.at_span(v.span(), key, what.into());
+    }
+    let mut out = Vec::new();
+    for &c in v.get_ref() {
+        match u16::try_from(c) {
+            Ok(c) if (500..600).contains(&c) => out.push(c),
+            _ => errs.at_span(
+                v.span(),
+                key,
+                format!("{c} is not a 5xx status: a ratio counts 5xx answers (500 to 599)"),
+            ),
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
 fn rule<R: Report>(errs: &mut R, r: &RawRule, i: usize) -> Option<Rule> {
     let key = |k: &str| format!("rule[{i}].{k}");
+    let codes = codes(errs, r, &key("codes"));
     let kind = match r.on.get_ref().as_str() {
         "incident" => RuleKind::Incident {
             causes: r.causes.clone(),
@@ -259,6 +290,7 @@ fn rule<R: Report>(errs: &mut R, r: &RawRule, i: usize) -> Option<Rule> {
                 min_requests: r.min_requests.unwrap_or(100),
                 window_ms: dur(errs, &r.window, &key("window"), 5 * 60_000),
                 scope: matchers(errs, &r.scope, &key("scope")),
+                codes,
             }
         }
         "degraded_upstream" => RuleKind::DegradedUpstream {

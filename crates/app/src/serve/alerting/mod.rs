@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, VecDeque};
 use faultline_aggregate::Summary;
 use faultline_alert::alert::{Alert, Details, EvidenceLine};
 use faultline_alert::dispatch::{Dispatcher, Muted, Mutes, Notification, ReceiverOpts};
-use faultline_alert::ratio::{Ratios, Scope};
+use faultline_alert::ratio::{Ratios, Scope, Tally};
 use faultline_alert::rule::{DegradedFact, Evaluator, Facts, IncidentFact, InputFact};
 use faultline_alert::silence::Silence;
 use faultline_alert::Ms;
@@ -156,29 +156,34 @@ impl Alerting {
         }
     }
 
-    /// Counts of a commit's rollup intervals, for ratio rules.
+    /// Counts of a commit's rollup intervals, for ratio rules (with the 5xx by code the
+    /// rollups keep, for rules restricted to some codes).
     pub fn add_rollups(&mut self, buckets: &[(i64, Summary)]) {
         for (sec, s) in buckets {
             let at = sec * 1000;
-            let errors: u64 = s
+            let codes: Vec<(u16, u64)> = s
                 .statuses()
                 .filter(|(c, _)| (500..600).contains(c))
-                .map(|(_, n)| n)
-                .sum();
-            self.ratios.add(at, Scope::All, "", s.requests(), errors);
+                .collect();
+            let all = Tally {
+                requests: s.requests(),
+                errors: codes.iter().map(|(_, n)| n).sum(),
+                codes,
+            };
+            self.ratios.add(at, Scope::All, "", &all);
             for (scope, map) in [
                 (Scope::Route, &s.routes),
                 (Scope::Host, &s.hosts),
                 (Scope::Upstream, &s.upstreams),
             ] {
                 for (k, st) in map {
-                    self.ratios.add(
-                        at,
-                        scope,
-                        &String::from_utf8_lossy(k),
-                        st.requests,
-                        st.errors_5xx,
-                    );
+                    let tally = Tally {
+                        requests: st.requests,
+                        errors: st.errors_5xx,
+                        codes: st.codes_5xx.iter().collect(),
+                    };
+                    self.ratios
+                        .add(at, scope, &String::from_utf8_lossy(k), &tally);
                 }
             }
         }
