@@ -377,6 +377,35 @@ def test_a_notification_pending_at_kill_9_is_delivered_after_the_restart(
     assert hook.taken() == {first_id: 1}, hook.payloads()
 
 
+def test_a_receiver_that_refuses_with_400_gets_one_attempt_and_the_failure_is_kept(
+        faultline, tmp_path, traffic, receivers, daemons):
+    hook = receivers(plan=[400])
+    cfg, port = write_config(tmp_path, webhook(hook.url) + ROUTE_NOW)
+    d = serve(faultline, cfg, port, daemons)
+    traffic.start()
+    time.sleep(3)
+    traffic.burst()
+    page = hook.wait("the refused page", firing, daemon=d)[0]
+    n = d.wait_for("the failure recorded", lambda: [
+        x for x in notifications(d)
+        if x["notification"]["id"] == page["id"] and x["delivery"] == "failed"])[0]
+    assert [t["outcome"] for t in n["tries"]] == ["failed"], n
+    assert n["tries"][0]["error"].startswith("HTTP 400") and n["last_error"].startswith("HTTP 400")
+    # A retry would have come after the first backoff (1 s ± 25 %).
+    time.sleep(2)
+    assert [p["id"] for p in hook.payloads()].count(page["id"]) == 1, hook.payloads()
+    hist = faultline.run("alerts", "--config", cfg, "--json")
+    assert hist.returncode == 0, describe(hist, "faultline alerts")
+    kept = [x for x in json.loads(hist.stdout)["notifications"]
+            if x["notification"]["id"] == page["id"]]
+    assert kept and kept[0]["delivery"] == "failed" and kept[0]["attempts"] == 1, kept
+    assert kept[0]["last_error"].startswith("HTTP 400"), kept
+    table = faultline.run("alerts", "--config", cfg).stdout.decode()
+    row = [line for line in table.splitlines() if page["id"] in line]
+    assert row and "failed" in row[0] and "HTTP 400" in row[0], table
+    assert f"notification {page['id']} to hook: failed: HTTP 400" in d.stderr()
+
+
 def start_alertmanager(tmp):
     binary = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
     if binary is None:

@@ -338,7 +338,14 @@ mod tests {
                 .collect())
         }
         fn record(&mut self, a: &Attempt) -> Result<(), String> {
-            if a.outcome != Outcome::Retry {
+            if a.outcome == Outcome::Retry {
+                for q in &mut self.pending {
+                    if q.notification.id == a.notification {
+                        q.attempts = a.attempt;
+                        q.next_at = a.next_at.unwrap_or(q.next_at);
+                    }
+                }
+            } else {
                 self.pending.retain(|q| q.notification.id != a.notification);
             }
             self.records.push(a.clone());
@@ -453,6 +460,64 @@ mod tests {
             .map(|a| a.notification.as_str())
             .collect();
         assert_eq!(order, ["ntf-g1", "ntf-f1", "ntf-s1", "ntf-s2"]);
+    }
+
+    #[test]
+    fn a_retry_after_longer_than_the_backoff_is_waited_for() {
+        use crate::notify::testkit::{self, Reply};
+        use crate::notify::webhook::{Config, Webhook};
+        use std::sync::atomic::AtomicI64;
+
+        let server = testkit::serve(vec![
+            Reply::status(429).header("Retry-After", "120"),
+            Reply::status(200),
+        ]);
+        let hook = Webhook::new(&Config {
+            url: server.url("/hook"),
+            secret: None,
+            timeout_ms: 2_000,
+            headers: vec![],
+        })
+        .unwrap();
+        let mut notifiers: BTreeMap<String, Arc<dyn Notifier>> = BTreeMap::new();
+        notifiers.insert("hook".into(), Arc::new(hook));
+        let now = Arc::new(AtomicI64::new(10_000));
+        let clock = now.clone();
+        let setup = Setup {
+            policy: Policy::default(),
+            external_url: String::new(),
+            clock: Arc::new(move || clock.load(Ordering::SeqCst)),
+            on_done: Arc::new(|| {}),
+        };
+        let mut couriers = Couriers::start(notifiers, setup);
+        let mut outbox = Memory {
+            pending: vec![to("hook", "ntf-1", "hook:a")],
+            ..Memory::default()
+        };
+        let round = |couriers: &mut Couriers, outbox: &mut Memory| {
+            couriers.dispatch(outbox, 10).unwrap();
+            couriers.collect(outbox, Duration::from_secs(10)).unwrap()
+        };
+        let first = round(&mut couriers, &mut outbox);
+        assert_eq!(first[0].outcome, Outcome::Retry);
+        // A first retry would come after about a second; the receiver asked for 120.
+        assert!(backoff(&Policy::default(), "ntf-1", 1, None) <= 1_250);
+        assert_eq!(first[0].next_at, Some(10_000 + 120_000));
+        now.store(10_000 + 119_999, Ordering::SeqCst);
+        assert!(couriers.dispatch(&mut outbox, 10).unwrap().is_empty());
+        assert_eq!(
+            couriers.in_flight(),
+            0,
+            "not sent before the receiver's time"
+        );
+        now.store(10_000 + 120_000, Ordering::SeqCst);
+        let second = round(&mut couriers, &mut outbox);
+        assert_eq!(
+            (second[0].attempt, second[0].outcome),
+            (2, Outcome::Delivered)
+        );
+        assert_eq!(server.requests().len(), 2);
+        assert!(couriers.finish(&mut outbox).unwrap().is_empty());
     }
 
     #[test]

@@ -22,7 +22,7 @@ pub mod email;
 pub mod exec;
 mod http;
 #[cfg(test)]
-mod testkit;
+pub(crate) mod testkit;
 pub mod webhook;
 
 /// A receiver as routes name it, with the plan of its notifier.
