@@ -866,3 +866,64 @@ equal = ["upstream"]
     hook.wait("the tls_failure page", lambda ps: "incident" in names(ps), daemon=d)
     assert "upstream-502-ratio" not in names(hook.payloads())
 
+
+def failed_over_line(t, path, host="api.example.com"):
+    """A request nginx sent to a server that answered 502, then to the next one, which
+    answered: the client got its 200 and saw nothing."""
+    tm = time.gmtime(t)
+    stamp = (f"{tm.tm_mday:02d}/{MONTHS[tm.tm_mon - 1]}/{tm.tm_year}:"
+             f"{tm.tm_hour:02d}:{tm.tm_min:02d}:{tm.tm_sec:02d} +0000")
+    return (f'203.0.113.7 - - [{stamp}] "GET {path} HTTP/1.1" 200 120 "-" "e2e/1.0" '
+            f'0.022 0.001, 0.020 10.0.2.11:8080, 10.0.2.12:8080 502, 200 "{host}"\n')
+
+
+def test_a_degraded_upstream_pages_though_clients_saw_no_error(
+        faultline, tmp_path, traffic, receivers, daemons):
+    hook = receivers()
+    cfg, port = write_config(tmp_path, webhook(hook.url) + ROUTE_NOW + """
+[[rule]]
+name = "upstream-degraded"
+on = "degraded_upstream"
+""")
+    d = serve(faultline, cfg, port, daemons)
+    traffic.start()
+    time.sleep(2)
+    now = int(time.time())
+    with open(traffic.access, "a") as f:
+        f.write("".join(failed_over_line(now, f"/api/items/{i}") for i in range(12)))
+    got = hook.wait("the degraded-upstream page", lambda ps: [
+        a for p in firing(ps) for a in p["alerts"]
+        if a["labels"]["alertname"] == "upstream-degraded"], daemon=d)[0]
+    assert got["labels"]["rule"] == "degraded_upstream" and got["labels"]["severity"] == "warning"
+    assert got["labels"]["upstream"] == "10.0.2.11:8080", got["labels"]
+    assert got["labels"]["host"] == "api.example.com", got["labels"]
+    assert got["annotations"]["summary"], got
+    assert not [i for i in d.get("/api/v1/incidents")["incidents"]], "clients saw no 5xx"
+
+
+def test_a_weekly_maintenance_window_in_a_named_time_zone_mutes_matching_alerts(
+        faultline, tmp_path, traffic, receivers, daemons):
+    from zoneinfo import ZoneInfo
+
+    # India is 5 h 30 ahead of UTC: a window read in the wrong zone would not be open now.
+    zone = "Asia/Kolkata"
+    began = dt.datetime.now(ZoneInfo(zone)) - dt.timedelta(minutes=30)
+    hook = receivers()
+    cfg, port = write_config(tmp_path, webhook(hook.url) + ROUTE_NOW + f"""
+[[maintenance]]
+name = "weekly deploy"
+matchers = ['host="api.example.com"']
+tz = "{zone}"
+days = ["{began.strftime('%a').lower()}"]
+start = "{began.strftime('%H:%M')}"
+duration = "1h"
+""")
+    d = serve(faultline, cfg, port, daemons)
+    traffic.start()
+    time.sleep(3)
+    traffic.burst()
+    d.wait_for("the alert muted by the weekly window", lambda: [
+        a for a in d.get("/api/v1/alerts")["alerts"]
+        if a.get("muted") == {"by": "maintenance", "what": "weekly deploy"}])
+    time.sleep(1)
+    assert firing(hook.payloads()) == [], "inside the window: nobody paged"
