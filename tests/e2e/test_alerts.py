@@ -598,6 +598,10 @@ def test_a_silence_from_the_cli_mutes_until_it_is_expired(
     exp = cli("silence", "expire", "--config", cfg, sid)
     assert exp.returncode == 0, describe(exp, "silence expire")
     hook.wait("the page once the silence ended", firing, daemon=d)
+    # Notified now, the alert is no longer shown as muted.
+    doc = json.loads(cli("alerts", "--config", cfg, "--json").stdout)
+    paged = [a for a in doc["alerts"] if a["labels"].get("cause") == "upstream_down"]
+    assert paged and not any("muted" in a for a in paged), paged
 
 
 def test_a_maintenance_window_mutes_matching_alerts(

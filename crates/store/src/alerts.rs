@@ -82,8 +82,9 @@ pub struct AlertCommit<'a> {
     pub state: Option<&'a str>,
     /// Alerts whose state changed: upserted by id.
     pub alerts: &'a [Alert],
-    /// (alert id, why) for alerts a flush left out.
-    pub muted: &'a [(String, Muted)],
+    /// (alert id, why) for alerts a flush left out, and (alert id, `None`) for alerts it
+    /// notified: no longer muted. Applied in order, so the last word of the tick stands.
+    pub muted: &'a [(String, Option<Muted>)],
     /// New notifications: enqueued, due at once.
     pub notifications: &'a [Notification],
 }
@@ -116,7 +117,7 @@ pub(crate) fn write(tx: &Transaction<'_>, c: &AlertCommit<'_>) -> rusqlite::Resu
     }
     let mut mute = tx.prepare_cached("UPDATE alert SET muted = ?2 WHERE id = ?1")?;
     for (id, why) in c.muted {
-        mute.execute(params![id, json(why)])?;
+        mute.execute(params![id, why.as_ref().map(json)])?;
     }
     let mut add = tx.prepare_cached(
         "INSERT OR IGNORE INTO notification

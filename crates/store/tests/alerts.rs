@@ -132,7 +132,7 @@ fn the_alerting_state_and_history_survive_a_reopen() {
     store
         .commit(&Commit {
             alerts: AlertCommit {
-                muted: &[(alert().id, Muted::Silence("sil-1".into()))],
+                muted: &[(alert().id, Some(Muted::Silence("sil-1".into())))],
                 ..AlertCommit::default()
             },
             ..Commit::default()
@@ -147,6 +147,47 @@ fn the_alerting_state_and_history_survive_a_reopen() {
     let alerts = AlertDb::open(&path).unwrap().alerts(0, 10).unwrap();
     assert_eq!(alerts[0]["state"], "firing");
     assert_eq!(alerts[0]["muted"]["by"], "silence");
+}
+
+#[test]
+fn an_alert_muted_then_notified_is_no_longer_shown_as_muted() {
+    let (_d, path, mut store) = open();
+    enqueue(&mut store, &[], "{}");
+    let id = alert().id;
+    let mute = |store: &mut Store, muted: &[(String, Option<Muted>)]| {
+        let alerts = AlertCommit {
+            muted,
+            ..AlertCommit::default()
+        };
+        store
+            .commit(&Commit {
+                alerts,
+                ..Commit::default()
+            })
+            .unwrap();
+    };
+    let shown = |path: &std::path::Path| AlertDb::open(path).unwrap().alerts(0, 10).unwrap();
+    mute(
+        &mut store,
+        &[(id.clone(), Some(Muted::Silence("sil-1".into())))],
+    );
+    assert_eq!(shown(&path)[0]["muted"]["what"], "sil-1");
+    // The silence expired and a notification took the alert.
+    mute(&mut store, &[(id.clone(), None)]);
+    assert!(
+        shown(&path)[0].get("muted").is_none(),
+        "{}",
+        shown(&path)[0]
+    );
+    // Within one tick the last word stands.
+    mute(
+        &mut store,
+        &[
+            (id.clone(), None),
+            (id.clone(), Some(Muted::Inhibited("f00".into()))),
+        ],
+    );
+    assert_eq!(shown(&path)[0]["muted"]["by"], "inhibited");
 }
 
 #[test]

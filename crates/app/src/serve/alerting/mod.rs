@@ -38,7 +38,9 @@ struct Saved {
 #[derive(Debug, Default)]
 struct Unsaved {
     alerts: Vec<Alert>,
-    muted: Vec<(String, Muted)>,
+    /// Why alerts were left out of a flush; `None` for alerts a notification took (no
+    /// longer muted).
+    muted: Vec<(String, Option<Muted>)>,
     notifications: Vec<Notification>,
     state: Option<String>,
 }
@@ -274,7 +276,14 @@ impl Alerting {
             .unwrap_or(0);
         self.ratios.prune(now - max_window - 60_000);
         self.unsaved.alerts.extend(changed);
-        self.unsaved.muted.extend(flushed.muted);
+        let muted = flushed.muted.into_iter().map(|(id, why)| (id, Some(why)));
+        self.unsaved.muted.extend(muted);
+        // An alert muted at one flush and notified at a later one (its silence expired) is
+        // no longer muted: the history must not keep saying it was kept quiet.
+        let notified = flushed.notifications.iter().flat_map(|n| &n.alerts);
+        self.unsaved
+            .muted
+            .extend(notified.map(|a| (a.id.clone(), None)));
         self.unsaved.notifications.extend(flushed.notifications);
         // Group timers move at every flush: the state is written with every tick (one row).
         self.unsaved.state = Some(serde_json::to_string(&self.saved).expect("serialises"));
@@ -300,5 +309,77 @@ impl Alerting {
     /// Firing and pending alerts now.
     pub fn active(&self) -> impl Iterator<Item = &Alert> {
         self.saved.evaluator.active()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use faultline_alert::matcher::Matcher;
+    use faultline_alert::route::{Route, RouteConfig};
+    use faultline_alert::rule::{Rule, RuleKind};
+
+    fn plan() -> AlertPlan {
+        let rule = Rule {
+            name: "incident".into(),
+            kind: RuleKind::Incident {
+                causes: vec![],
+                categories: vec![],
+                scope: vec![],
+                min_errors: 1,
+            },
+            for_ms: 0,
+            keep_firing_ms: 0,
+            severity: "page".into(),
+            labels: Default::default(),
+        };
+        let route = Route::build(&RouteConfig {
+            receiver: Some("hook".into()),
+            group_wait: Some(0),
+            group_interval: Some(1_000),
+            ..RouteConfig::default()
+        });
+        AlertPlan {
+            rules: vec![rule],
+            route: Some(route.unwrap()),
+            receivers: vec![],
+            inhibit: vec![],
+            windows: vec![],
+            external_url: "http://faultline.example".into(),
+            admin_token: None,
+            max_age_ms: config::DEFAULT_MAX_AGE_MS,
+            history_ms: config::DEFAULT_HISTORY_MS,
+        }
+    }
+
+    #[test]
+    fn a_muted_alert_that_is_notified_later_is_no_longer_muted() {
+        let plan = plan();
+        let incident = [IncidentFact {
+            key: "inc-1".into(),
+            errors: 10,
+            hosts: vec!["shop.example".into()],
+            ..IncidentFact::default()
+        }];
+        let silence = [Silence {
+            id: "sil-1".into(),
+            matchers: vec![Matcher::parse(r#"host="shop.example""#).unwrap()],
+            starts_at: 0,
+            ends_at: 5_000,
+            created_by: "ops".into(),
+            comment: "deploy".into(),
+            created_at: 0,
+        }];
+        let mut a = Alerting::new(None, 10_000);
+        a.tick(&plan, &incident, &[], &[], &silence, 1_000);
+        let id = a.active().next().unwrap().id.clone();
+        let muted = Some(Muted::Silence("sil-1".into()));
+        assert_eq!(a.pending().muted, [(id.clone(), muted)]);
+        assert!(a.pending().notifications.is_empty());
+        a.saved();
+        // The silence ended: the next flush notifies the alert, which is muted no more.
+        a.tick(&plan, &incident, &[], &[], &silence, 6_000);
+        assert_eq!(a.pending().notifications.len(), 1);
+        assert_eq!(a.pending().muted, [(id, None)]);
     }
 }
