@@ -406,6 +406,32 @@ def test_a_receiver_that_refuses_with_400_gets_one_attempt_and_the_failure_is_ke
     assert f"notification {page['id']} to hook: failed: HTTP 400" in d.stderr()
 
 
+def test_a_webhook_url_and_headers_from_a_file_or_the_environment_are_sent_and_never_shown(
+        faultline, tmp_path, receivers):
+    hook = receivers(plan=[200, 400])
+    (tmp_path / "hook.url").write_text(hook.url + "?token=url-s3cret\n")
+    cfg, _ = write_config(tmp_path, """
+[[receiver]]
+name = "hook"
+type = "webhook"
+url = { file = "hook.url" }
+headers = { Authorization = { env = "E2E_HOOK_AUTH" }, X-Team = "shop" }
+""")
+    env = {"E2E_HOOK_AUTH": "Bearer hdr-s3cret"}
+    ok = faultline.run("notify", "test", "hook", "--config", cfg, env=env)
+    assert ok.returncode == 0, describe(ok, "notify test")
+    headers = {k.lower(): v for k, v in hook.requests[0][0].items()}
+    assert headers["authorization"] == "Bearer hdr-s3cret" and headers["x-team"] == "shop"
+    refused = faultline.run("notify", "test", "hook", "--config", cfg, env=env)
+    assert refused.returncode == 1 and "HTTP 400" in refused.stderr.decode(), refused
+    unset = faultline.run("check", "--config", cfg)
+    assert unset.returncode == 2, describe(unset, "a header from an unset variable")
+    assert ("receiver[0].headers.Authorization: environment variable E2E_HOOK_AUTH is not set"
+            in unset.stderr.decode()), unset.stderr
+    for proc in (ok, refused, unset):
+        assert b"s3cret" not in proc.stdout + proc.stderr, describe(proc, "a secret shown")
+
+
 def start_alertmanager(tmp):
     binary = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
     if binary is None:

@@ -121,3 +121,51 @@ fn a_ratio_rule_may_count_only_some_5xx_codes() {
         assert!(errors.contains(want), "{want:?} not in:\n{errors}");
     }
 }
+
+#[test]
+fn a_webhook_url_and_header_values_may_come_from_a_file_or_the_environment() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("hook-url"),
+        "https://hooks.example/services/T0/B0/XyZs3cret\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("token"), "t0ken-s3cret\n").unwrap();
+    // A variable only this test sets, so parallel tests cannot see it change.
+    std::env::set_var("FAULTLINE_TEST_HOOK_AUTH", "Bearer hdr-s3cret");
+    let plan = load(&write(
+        dir.path(),
+        "[alerting]\nadmin_token = { file = \"token\" }\n\n\
+         [[receiver]]\nname = \"hook\"\ntype = \"webhook\"\nurl = { file = \"hook-url\" }\n\
+         headers = { Authorization = { env = \"FAULTLINE_TEST_HOOK_AUTH\" }, X-Team = \"shop\" }\n",
+    ))
+    .unwrap();
+    let ReceiverKind::Webhook(w) = &plan.alerting.receivers[0].kind else {
+        panic!("a webhook")
+    };
+    assert_eq!(w.url, "https://hooks.example/services/T0/B0/XyZs3cret");
+    let mut headers = w.headers.clone();
+    headers.sort();
+    assert_eq!(
+        headers,
+        [
+            ("Authorization".to_string(), "Bearer hdr-s3cret".to_string()),
+            ("X-Team".to_string(), "shop".to_string())
+        ]
+    );
+    let shown = format!("{plan:?}");
+    assert!(!shown.contains("s3cret"), "{shown}");
+    let errors = load(&write(
+        dir.path(),
+        "[[receiver]]\nname = \"hook\"\ntype = \"webhook\"\nurl = { env = \"FAULTLINE_TEST_SURELY_UNSET\" }\n\
+         headers = { Authorization = { file = \"missing-token\" } }\n",
+    ))
+    .unwrap_err()
+    .join("\n");
+    for want in [
+        ":10: receiver[0].url: environment variable FAULTLINE_TEST_SURELY_UNSET is not set",
+        ":11: receiver[0].headers.Authorization: ",
+    ] {
+        assert!(errors.contains(want), "{want:?} not in:\n{errors}");
+    }
+}

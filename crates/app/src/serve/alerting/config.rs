@@ -3,12 +3,14 @@
 //! [`AlertPlan`]. Every error names the line and key path; secrets are read from the
 //! environment or a file here and never printed.
 
+mod receiver;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use faultline_alert::inhibit::InhibitRule;
 use faultline_alert::matcher::Matcher;
-use faultline_alert::notify::{self, Receiver, ReceiverKind};
+use faultline_alert::notify::Receiver;
 use faultline_alert::ratio::Scope;
 use faultline_alert::route::{Route, RouteConfig};
 use faultline_alert::rule::{Rule, RuleKind};
@@ -16,6 +18,8 @@ use faultline_alert::window::{Schedule, Window};
 use faultline_alert::{Labels, Ms};
 use serde::Deserialize;
 use toml::Spanned;
+
+pub use receiver::RawReceiver;
 
 /// Incidents that ended longer ago than this (a backlog read at start) do not page.
 pub const DEFAULT_MAX_AGE_MS: Ms = 10 * 60_000;
@@ -28,6 +32,24 @@ const DEFAULT_TIMEOUT_MS: Ms = 10_000;
 pub struct RawSecret {
     pub env: Option<String>,
     pub file: Option<String>,
+}
+
+/// A value written in the file, or read like a secret (`{ env = … }`, `{ file = … }`):
+/// webhook URLs and header values, which often carry a token.
+#[derive(Deserialize)]
+#[serde(untagged)]
+pub enum RawValue {
+    Plain(String),
+    Secret(RawSecret),
+}
+
+impl std::fmt::Debug for RawValue {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RawValue::Plain(_) => f.write_str("Plain(<redacted>)"),
+            RawValue::Secret(s) => s.fmt(f),
+        }
+    }
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -83,35 +105,6 @@ pub struct RawRoute {
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawReceiver {
-    pub name: Spanned<String>,
-    #[serde(rename = "type")]
-    pub type_: Spanned<String>,
-    pub send_resolved: Option<bool>,
-    pub timeout: Option<Spanned<String>>,
-    // webhook
-    pub url: Option<Spanned<String>>,
-    pub secret: Option<Spanned<RawSecret>>,
-    #[serde(default)]
-    pub headers: BTreeMap<String, String>,
-    // email
-    pub smarthost: Option<Spanned<String>>,
-    pub from: Option<Spanned<String>>,
-    pub to: Option<Spanned<Vec<String>>>,
-    pub starttls: Option<Spanned<String>>,
-    pub username: Option<String>,
-    pub password: Option<Spanned<RawSecret>>,
-    pub ca_file: Option<String>,
-    pub hello: Option<String>,
-    // alertmanager
-    pub urls: Option<Spanned<Vec<String>>>,
-    pub resend: Option<Spanned<String>>,
-    // exec
-    pub command: Option<Spanned<Vec<String>>>,
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RawInhibit {
     pub source: Spanned<Vec<String>>,
     pub target: Spanned<Vec<String>>,
@@ -132,8 +125,7 @@ pub struct RawMaintenance {
     pub to: Option<Spanned<String>>,
 }
 
-/// Everything alerting needs, valid.
-#[derive(Debug)]
+/// Everything alerting needs, valid. Its `Debug` shows no secret.
 pub struct AlertPlan {
     pub rules: Vec<Rule>,
     /// `None` without receivers: alerts are evaluated and kept, nobody is told.
@@ -146,6 +138,26 @@ pub struct AlertPlan {
     pub admin_token: Option<String>,
     pub max_age_ms: Ms,
     pub history_ms: Ms,
+}
+
+impl std::fmt::Debug for AlertPlan {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The receivers' plans redact their own secrets.
+        f.debug_struct("AlertPlan")
+            .field("rules", &self.rules)
+            .field("route", &self.route)
+            .field("receivers", &self.receivers)
+            .field("inhibit", &self.inhibit)
+            .field("windows", &self.windows)
+            .field("external_url", &self.external_url)
+            .field(
+                "admin_token",
+                &self.admin_token.as_ref().map(|_| "<redacted>"),
+            )
+            .field("max_age_ms", &self.max_age_ms)
+            .field("history_ms", &self.history_ms)
+            .finish()
+    }
 }
 
 /// Collects errors as `file:line: key: message`.
@@ -195,6 +207,14 @@ fn matchers<R: Report>(errs: &mut R, v: &Option<Spanned<Vec<String>>>, key: &str
         }
     }
     out
+}
+
+/// A value as written, or read like a secret.
+pub fn value(raw: &RawValue, base: &Path) -> Result<String, String> {
+    match raw {
+        RawValue::Plain(v) => Ok(v.clone()),
+        RawValue::Secret(s) => secret(s, base),
+    }
 }
 
 /// Reads a secret; the error names the variable or file, never the value.
@@ -371,128 +391,6 @@ fn route<R: Report>(errs: &mut R, r: &RawRoute, path: &str) -> RouteConfig {
     }
 }
 
-fn need<R: Report>(
-    errs: &mut R,
-    v: &Option<Spanned<String>>,
-    at: &Spanned<String>,
-    key: String,
-) -> String {
-    match v {
-        Some(v) if !v.get_ref().trim().is_empty() => v.get_ref().clone(),
-        _ => {
-            errs.at_span(at.span(), &key, "required for this receiver type".into());
-            String::new()
-        }
-    }
-}
-
-fn secret_at<R: Report>(
-    errs: &mut R,
-    v: &Option<Spanned<RawSecret>>,
-    key: String,
-    base: &Path,
-) -> Option<String> {
-    let v = v.as_ref()?;
-    secret(v.get_ref(), base)
-        .map_err(|e| errs.at_span(v.span(), &key, e))
-        .ok()
-}
-
-fn receiver<R: Report>(errs: &mut R, r: &RawReceiver, i: usize, base: &Path) -> Option<Receiver> {
-    let key = |k: &str| format!("receiver[{i}].{k}");
-    let timeout_ms = dur(errs, &r.timeout, &key("timeout"), DEFAULT_TIMEOUT_MS);
-    let kind = match r.type_.get_ref().as_str() {
-        "webhook" => ReceiverKind::Webhook(notify::webhook::Config {
-            url: need(errs, &r.url, &r.type_, key("url")),
-            secret: secret_at(errs, &r.secret, key("secret"), base),
-            timeout_ms,
-            headers: r.headers.clone().into_iter().collect(),
-        }),
-        "email" => {
-            let starttls = match r.starttls.as_ref().map(|s| (s, s.get_ref().as_str())) {
-                None | Some((_, "required")) => notify::email::StartTls::Required,
-                Some((_, "opportunistic")) => notify::email::StartTls::Opportunistic,
-                Some((_, "off")) => notify::email::StartTls::Off,
-                Some((s, other)) => {
-                    errs.at_span(
-                        s.span(),
-                        &key("starttls"),
-                        format!("{other:?}: required, opportunistic or off"),
-                    );
-                    notify::email::StartTls::Required
-                }
-            };
-            if starttls == notify::email::StartTls::Off && r.password.is_some() {
-                let at = r.starttls.as_ref().map_or(r.type_.span(), |s| s.span());
-                errs.at_span(
-                    at,
-                    &key("starttls"),
-                    "\"off\" would send the password in the clear: use required (or opportunistic)"
-                        .into(),
-                );
-            }
-            if list(&r.to).is_empty() {
-                errs.at_span(r.type_.span(), &key("to"), "at least one address".into());
-            }
-            ReceiverKind::Email(notify::email::Config {
-                smarthost: need(errs, &r.smarthost, &r.type_, key("smarthost")),
-                from: need(errs, &r.from, &r.type_, key("from")),
-                to: list(&r.to).to_vec(),
-                starttls,
-                username: r.username.clone(),
-                password: secret_at(errs, &r.password, key("password"), base),
-                ca_file: r.ca_file.as_ref().map(|f| base.join(f)),
-                hello: r.hello.clone(),
-                timeout_ms,
-            })
-        }
-        "alertmanager" => {
-            if list(&r.urls).is_empty() {
-                errs.at_span(
-                    r.type_.span(),
-                    &key("urls"),
-                    "at least one Alertmanager URL".into(),
-                );
-            }
-            ReceiverKind::Alertmanager(notify::alertmanager::Config {
-                urls: list(&r.urls).to_vec(),
-                resend_ms: dur(errs, &r.resend, &key("resend"), 60_000),
-                timeout_ms,
-            })
-        }
-        "exec" => {
-            if list(&r.command).is_empty() {
-                errs.at_span(
-                    r.type_.span(),
-                    &key("command"),
-                    "a program and its arguments".into(),
-                );
-            }
-            ReceiverKind::Exec(notify::exec::Config {
-                command: list(&r.command).to_vec(),
-                timeout_ms,
-            })
-        }
-        other => {
-            errs.at_span(
-                r.type_.span(),
-                &key("type"),
-                format!("{other:?}: webhook, email, alertmanager or exec"),
-            );
-            return None;
-        }
-    };
-    let rec = Receiver {
-        name: r.name.get_ref().clone(),
-        send_resolved: r.send_resolved.unwrap_or(true),
-        kind,
-    };
-    if let Err(e) = notify::build(&rec) {
-        errs.at_span(r.name.span(), &format!("receiver[{i}]"), e);
-    }
-    Some(rec)
-}
-
 fn weekday(s: &str) -> Option<jiff::civil::Weekday> {
     use jiff::civil::Weekday::*;
     Some(match s.to_ascii_lowercase().get(..3)? {
@@ -634,7 +532,7 @@ pub fn plan<R: Report>(errs: &mut R, raw: &RawTables<'_>, listen: &str, base: &P
         .receivers
         .iter()
         .enumerate()
-        .filter_map(|(i, r)| receiver(errs, r, i, base))
+        .filter_map(|(i, r)| receiver::receiver(errs, r, i, base))
         .collect();
     let route = route_plan(errs, raw, &receivers);
     let inhibit = raw
