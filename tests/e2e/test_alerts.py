@@ -607,6 +607,13 @@ def test_a_silence_from_the_cli_mutes_until_it_is_expired(
     assert add.returncode == 0, describe(add, "silence add")
     sid = add.stdout.decode().strip()
     assert sid.startswith("sil-")
+    # One that ended two hours ago: outside `faultline alerts`'s range unless --since reaches it.
+    iso = lambda t: time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(t))
+    now = time.time()
+    past = cli("silence", "add", "--config", cfg, "-m", 'host="old.example"', "--start",
+               iso(now - 3 * 3600), "--until", iso(now - 2 * 3600), "--comment", "last week")
+    assert past.returncode == 0, describe(past, "silence add in the past")
+    old = past.stdout.decode().strip()
     listed = cli("silence", "list", "--config", cfg)
     assert sid in listed.stdout.decode() and "active" in listed.stdout.decode(), listed
     traffic.start()
@@ -624,10 +631,19 @@ def test_a_silence_from_the_cli_mutes_until_it_is_expired(
     exp = cli("silence", "expire", "--config", cfg, sid)
     assert exp.returncode == 0, describe(exp, "silence expire")
     hook.wait("the page once the silence ended", firing, daemon=d)
-    # Notified now, the alert is no longer shown as muted.
-    doc = json.loads(cli("alerts", "--config", cfg, "--json").stdout)
+    # What paged and what was muted, in one command: the alert, notified now, is no longer
+    # shown as muted; the silence is listed, expired, and so is the old one only when the
+    # range reaches back to it.
+    doc = json.loads(cli("alerts", "--config", cfg, "--json", "--since", "1h").stdout)
     paged = [a for a in doc["alerts"] if a["labels"].get("cause") == "upstream_down"]
     assert paged and not any("muted" in a for a in paged), paged
+    listed = {s["id"]: s for s in doc["silences"]}
+    assert listed[sid]["state"] == "expired" and listed[sid]["comment"] == "deploy", listed
+    assert old not in listed, listed
+    assert old in {s["id"] for s in json.loads(
+        cli("alerts", "--config", cfg, "--json", "--since", "3h").stdout)["silences"]}
+    table = cli("alerts", "--config", cfg).stdout.decode()
+    assert "SILENCES" in table and sid in table and "expired" in table, table
 
 
 def test_a_maintenance_window_mutes_matching_alerts(

@@ -107,7 +107,7 @@ pub struct AlertsArgs {
     /// How far back, e.g. 12h (default 24h).
     #[arg(long, default_value = "24h")]
     pub since: String,
-    /// Print the API's JSON (alerts and notifications).
+    /// Print the JSON of alerts, notifications and silences.
     #[arg(long)]
     pub json: bool,
 }

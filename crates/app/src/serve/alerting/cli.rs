@@ -134,30 +134,14 @@ pub fn silence(cmd: &SilenceCommand) -> Result<u8, Fatal> {
                 println!("{}", serde_json::to_string_pretty(&v).expect("serialises"));
                 return Ok(0);
             }
-            println!(
-                "{:<20} {:<8} {:<21} {:<12} MATCHERS / COMMENT",
-                "ID", "STATE", "ENDS", "BY"
-            );
-            for s in v["silences"].as_array().into_iter().flatten() {
-                if !a.all && s["state"] == "expired" {
-                    continue;
-                }
-                let matchers: Vec<&str> = s["matchers"]
-                    .as_array()
-                    .into_iter()
-                    .flatten()
-                    .filter_map(Value::as_str)
-                    .collect();
-                println!(
-                    "{:<20} {:<8} {:<21} {:<12} {} / {}",
-                    s["id"].as_str().unwrap_or_default(),
-                    s["state"].as_str().unwrap_or_default(),
-                    when(s["ends_at"].as_i64()),
-                    sanitize(s["created_by"].as_str().unwrap_or_default()),
-                    sanitize(&matchers.join(", ")),
-                    sanitize(s["comment"].as_str().unwrap_or_default()),
-                );
-            }
+            let shown: Vec<Value> = v["silences"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|s| a.all || s["state"] != "expired")
+                .cloned()
+                .collect();
+            print_silences(&shown);
             Ok(0)
         }
         SilenceCommand::Expire(a) => {
@@ -170,7 +154,45 @@ pub fn silence(cmd: &SilenceCommand) -> Result<u8, Fatal> {
     }
 }
 
-/// `faultline alerts`: active alerts, the history and the notifications.
+/// The silences that could have muted something since `from_ms`: active, pending, or
+/// ended within the range.
+fn silences_since(all: &Value, from_ms: i64) -> Vec<Value> {
+    all["silences"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|s| s["ends_at"].as_i64().is_some_and(|end| end >= from_ms))
+        .cloned()
+        .collect()
+}
+
+fn print_silences(silences: &[Value]) {
+    println!(
+        "{:<20} {:<8} {:<21} {:<21} {:<12} MATCHERS / COMMENT",
+        "ID", "STATE", "STARTS", "ENDS", "BY"
+    );
+    for s in silences {
+        let matchers: Vec<&str> = s["matchers"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        println!(
+            "{:<20} {:<8} {:<21} {:<21} {:<12} {} / {}",
+            sanitize(s["id"].as_str().unwrap_or_default()),
+            sanitize(s["state"].as_str().unwrap_or_default()),
+            when(s["starts_at"].as_i64()),
+            when(s["ends_at"].as_i64()),
+            sanitize(s["created_by"].as_str().unwrap_or_default()),
+            sanitize(&matchers.join(", ")),
+            sanitize(s["comment"].as_str().unwrap_or_default()),
+        );
+    }
+}
+
+/// `faultline alerts`: active alerts, the history, the notifications and the silences of
+/// the range: what paged whom and why, and what was muted.
 pub fn alerts(a: &AlertsArgs) -> Result<u8, Fatal> {
     let plan = plan(&a.daemon.config)?;
     let since = humantime::parse_duration(&a.since)
@@ -189,8 +211,15 @@ pub fn alerts(a: &AlertsArgs) -> Result<u8, Fatal> {
         None,
         None,
     )?;
+    let all = call("GET", &format!("{base}/api/v1/silences"), None, None)?;
+    let silences = silences_since(&all, from * 1000);
     if a.json {
-        let v = json!({"active": alerts["active"], "alerts": alerts["alerts"], "notifications": notes["notifications"]});
+        let v = json!({
+            "active": alerts["active"],
+            "alerts": alerts["alerts"],
+            "notifications": notes["notifications"],
+            "silences": silences,
+        });
         println!("{}", serde_json::to_string_pretty(&v).expect("serialises"));
         return Ok(0);
     }
@@ -230,6 +259,8 @@ pub fn alerts(a: &AlertsArgs) -> Result<u8, Fatal> {
             clean(&n["last_error"]),
         );
     }
+    println!("\nSILENCES");
+    print_silences(&silences);
     Ok(0)
 }
 
