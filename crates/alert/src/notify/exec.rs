@@ -3,8 +3,13 @@
 //! environment. Exit status 0 means delivered; anything else is tried again, since a script
 //! usually fails for reasons that pass (a network, a lock); a program that does not exist
 //! will not appear by retrying.
+//!
+//! The command runs in a process group of its own, so that at its timeout the processes it
+//! started (a `curl` under `sh -c`, say) are killed with it and none is left holding the
+//! pipes or running on.
 
 use std::io::{self, Read, Write};
+use std::os::unix::process::CommandExt as _;
 use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::mpsc;
 use std::thread;
@@ -55,6 +60,7 @@ impl Exec {
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
+            .process_group(0)
             .spawn()
             .map_err(|e| {
                 let message = format!("running {:?}: {e}", self.program);
@@ -74,7 +80,7 @@ impl Exec {
             match child.try_wait() {
                 Ok(Some(status)) => return Ok(status),
                 Ok(None) if Instant::now() >= deadline => {
-                    let _ = child.kill();
+                    kill_group(child);
                     let _ = child.wait();
                     let message = format!("{:?} killed after {:?}", self.program, self.timeout);
                     return Err(SendError::retry(message, None));
@@ -83,7 +89,7 @@ impl Exec {
                     thread::sleep(pause.min(deadline.saturating_duration_since(Instant::now())))
                 }
                 Err(e) => {
-                    let _ = child.kill();
+                    kill_group(child);
                     return Err(SendError::retry(
                         format!("waiting for {:?}: {e}", self.program),
                         None,
@@ -121,6 +127,16 @@ impl Notifier for Exec {
             message.extend(text.chars().map(|c| if c.is_control() { ' ' } else { c }));
         }
         Err(SendError::retry(message, None))
+    }
+}
+
+/// Kills the command and everything it started. The group is the command's own (it leads
+/// it, see `process_group(0)`), and the command is not reaped yet, so its id cannot have
+/// been reused for another group.
+fn kill_group(child: &mut Child) {
+    let pid = rustix::process::Pid::from_child(child);
+    if rustix::process::kill_process_group(pid, rustix::process::Signal::KILL).is_err() {
+        let _ = child.kill();
     }
 }
 
@@ -203,6 +219,35 @@ mod tests {
             timeout_ms: 1
         })
         .is_err());
+    }
+
+    /// Whether a process is gone (or a zombie nobody reaped yet, which runs no more).
+    fn gone(pid: &str) -> bool {
+        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            Err(_) => true,
+            Ok(stat) => stat
+                .rsplit_once(") ")
+                .is_some_and(|(_, rest)| rest.starts_with('Z')),
+        }
+    }
+
+    #[test]
+    fn what_a_command_started_is_killed_with_it_at_the_timeout() {
+        let dir = std::env::temp_dir().join(format!("faultline-exec-group-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let pid_file = dir.join("child.pid");
+        // A script whose own child outlives it unless the whole group is killed.
+        let script = format!("sleep 30 & echo $! > {:?}; wait", pid_file);
+        let err = send(&exec(&["sh", "-c", &script], 1_000)).unwrap_err();
+        assert!(err.retryable && err.message.contains("killed"), "{err}");
+        let pid = std::fs::read_to_string(&pid_file).unwrap();
+        let pid = pid.trim();
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !gone(pid) && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(20));
+        }
+        assert!(gone(pid), "the script's `sleep` {pid} still runs");
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
