@@ -19,7 +19,9 @@ pub fn template_into(path: &[u8], out: &mut Vec<u8>) {
             bits |= c;
             continue;
         }
-        template_segment(path, start, i, bits, &mut copied, out);
+        if bits & (DIGIT | AT) != 0 {
+            template_segment(path, start, i, bits, &mut copied, out);
+        }
         if c & QUERY != 0 {
             end_of_path = i;
             break;
@@ -27,7 +29,7 @@ pub fn template_into(path: &[u8], out: &mut Vec<u8>) {
         bits = 0;
         start = i + 1;
     }
-    if end_of_path == path.len() {
+    if end_of_path == path.len() && bits & (DIGIT | AT) != 0 {
         template_segment(path, start, path.len(), bits, &mut copied, out);
     }
     out.extend_from_slice(&path[copied..end_of_path]);
@@ -36,7 +38,9 @@ pub fn template_into(path: &[u8], out: &mut Vec<u8>) {
     }
 }
 
-/// Replaces the segment `path[start..end]` in `out` when it is variable.
+/// Replaces the segment `path[start..end]` in `out` when it is variable. Called only for
+/// segments holding a digit or an `@`: the others are literal, and a call per segment costs
+/// more than the test.
 fn template_segment(
     path: &[u8],
     start: usize,
@@ -331,10 +335,15 @@ impl RoutePatterns {
     }
 
     /// The route of the first pattern matching `path` (query string ignored).
+    #[inline]
     pub fn find(&self, path: &[u8]) -> Option<&[u8]> {
         if self.patterns.is_empty() {
             return None;
         }
+        self.find_slow(path)
+    }
+
+    fn find_slow(&self, path: &[u8]) -> Option<&[u8]> {
         let path = match memchr::memchr2(b'?', b'#', path) {
             Some(i) => &path[..i],
             None => path,
