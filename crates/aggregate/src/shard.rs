@@ -537,11 +537,16 @@ fn drain(map: &mut FxHashMap<Box<[u8]>, KeyStats>, names: &Interner, stats: &mut
 }
 
 fn fill(map: &mut FxHashMap<Box<[u8]>, KeyStats>, names: &Interner, stats: Vec<KeyStats>) {
+    map.reserve(stats.len());
     for (id, st) in stats.into_iter().enumerate() {
         if st.requests > 0 {
-            map.entry(names.name(id as u32).into())
-                .or_default()
-                .merge(&st);
+            // Ids are distinct, and so are their names (but `other`, which is one id too).
+            match map.entry(names.name(id as u32).into()) {
+                std::collections::hash_map::Entry::Occupied(mut e) => e.get_mut().merge(&st),
+                std::collections::hash_map::Entry::Vacant(e) => {
+                    e.insert(st);
+                }
+            }
         }
     }
 }

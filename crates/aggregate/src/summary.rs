@@ -63,6 +63,23 @@ impl FromIterator<(u16, u64)> for Codes {
 /// The figures of every key of one kind (routes, hosts, upstreams or methods).
 pub type KeyMap = FxHashMap<Box<[u8]>, KeyStats>;
 
+/// Adds `theirs` to `mine`. Keys new to `mine` are moved, not copied into a fresh entry and
+/// then freed: the first of a run's summaries is taken over whole.
+fn merge_keys(mine: &mut KeyMap, theirs: KeyMap) {
+    if mine.is_empty() {
+        *mine = theirs;
+        return;
+    }
+    for (k, v) in theirs {
+        match mine.entry(k) {
+            std::collections::hash_map::Entry::Occupied(mut e) => e.get_mut().merge(&v),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(v);
+            }
+        }
+    }
+}
+
 /// Order-free totals of a whole run: mergeable across workers and inputs.
 #[derive(Debug, Clone, Default)]
 pub struct Summary {
@@ -90,9 +107,7 @@ impl Summary {
             (&mut self.upstreams, other.upstreams),
             (&mut self.methods, other.methods),
         ] {
-            for (k, v) in theirs {
-                mine.entry(k).or_default().merge(&v);
-            }
+            merge_keys(mine, theirs);
         }
         self.routes_folded |= other.routes_folded;
     }
