@@ -57,6 +57,15 @@ pub struct Tally {
 }
 
 impl Tally {
+    /// A tally whose 5xx are exactly those of `codes` ((code, count), ascending).
+    pub fn from_codes(requests: u64, codes: Vec<(u16, u64)>) -> Tally {
+        Tally {
+            requests,
+            errors: codes.iter().map(|(_, n)| n).sum(),
+            codes,
+        }
+    }
+
     fn add(&mut self, other: &Tally) {
         self.requests += other.requests;
         self.errors += other.errors;
@@ -139,11 +148,7 @@ mod tests {
     use super::*;
 
     fn tally(requests: u64, codes: &[(u16, u64)]) -> Tally {
-        Tally {
-            requests,
-            errors: codes.iter().map(|(_, n)| n).sum(),
-            codes: codes.to_vec(),
-        }
+        Tally::from_codes(requests, codes.to_vec())
     }
 
     #[test]

@@ -604,11 +604,7 @@ mod tests {
     }
 
     fn tally(requests: u64, codes: &[(u16, u64)]) -> Tally {
-        Tally {
-            requests,
-            errors: codes.iter().map(|(_, n)| n).sum(),
-            codes: codes.to_vec(),
-        }
+        Tally::from_codes(requests, codes.to_vec())
     }
 
     #[test]

@@ -356,7 +356,7 @@ fn rule<R: Report>(errs: &mut R, r: &RawRule, i: usize) -> Option<Rule> {
 }
 
 /// The rule used when the config names none: every incident pages.
-fn default_rules() -> Vec<Rule> {
+pub(super) fn default_rules() -> Vec<Rule> {
     vec![Rule {
         name: "incident".into(),
         kind: RuleKind::Incident {

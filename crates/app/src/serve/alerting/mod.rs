@@ -167,11 +167,7 @@ impl Alerting {
                 .statuses()
                 .filter(|(c, _)| (500..600).contains(c))
                 .collect();
-            let all = Tally {
-                requests: s.requests(),
-                errors: codes.iter().map(|(_, n)| n).sum(),
-                codes,
-            };
+            let all = Tally::from_codes(s.requests(), codes);
             self.ratios.add(at, Scope::All, "", &all);
             for (scope, map) in [
                 (Scope::Route, &s.routes),
@@ -317,22 +313,8 @@ mod tests {
     use super::*;
     use faultline_alert::matcher::Matcher;
     use faultline_alert::route::{Route, RouteConfig};
-    use faultline_alert::rule::{Rule, RuleKind};
 
     fn plan() -> AlertPlan {
-        let rule = Rule {
-            name: "incident".into(),
-            kind: RuleKind::Incident {
-                causes: vec![],
-                categories: vec![],
-                scope: vec![],
-                min_errors: 1,
-            },
-            for_ms: 0,
-            keep_firing_ms: 0,
-            severity: "page".into(),
-            labels: Default::default(),
-        };
         let route = Route::build(&RouteConfig {
             receiver: Some("hook".into()),
             group_wait: Some(0),
@@ -340,7 +322,7 @@ mod tests {
             ..RouteConfig::default()
         });
         AlertPlan {
-            rules: vec![rule],
+            rules: config::default_rules(),
             route: Some(route.unwrap()),
             receivers: vec![],
             inhibit: vec![],
