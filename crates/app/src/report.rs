@@ -225,17 +225,20 @@ pub fn totals(summary: &Summary) -> Totals {
     }
     let requests = summary.requests();
     let errors = by_class.get("5xx").copied().unwrap_or(0);
-    let rate = if requests == 0 {
-        0.0
-    } else {
-        errors as f64 / requests as f64
-    };
     Totals {
         requests,
         by_status,
         by_class,
-        server_error_rate: (rate * 1e6).round() / 1e6,
+        server_error_rate: error_rate(errors, requests),
     }
+}
+
+/// The share of `requests` that were 5xx, rounded to six decimals as the contract shows it.
+pub fn error_rate(errors: u64, requests: u64) -> f64 {
+    if requests == 0 {
+        return 0.0;
+    }
+    (errors as f64 / requests as f64 * 1e6).round() / 1e6
 }
 
 fn sorted_rows(map: &rustc_hash::FxHashMap<Box<[u8]>, KeyStats>) -> Vec<(&[u8], &KeyStats)> {

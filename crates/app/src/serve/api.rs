@@ -51,22 +51,17 @@ impl Api {
         let from = range.from.or(span.map(|s| s.0)).unwrap_or(0);
         let to = range.to.or(span.map(|s| s.1 + 1)).unwrap_or(0);
         let summary = reader.summary(from, to)?;
-        let (res, timeline) = match views::scope_key(scope) {
+        let (res, timeline, summary, totals) = match views::scope_key(scope) {
             None => {
                 let (res, rows) = reader.timeline(from, to)?;
-                (res, views::status_timeline(res, &rows))
+                let totals = report::totals(&summary);
+                (res, views::status_timeline(res, &rows), summary, totals)
             }
             Some((kind, name)) => {
                 let (res, rows) = reader.key_timeline(from, to, kind, name)?;
-                (res, views::key_timeline(res, &rows))
+                let (summary, totals) = views::narrow(summary, kind, name);
+                (res, views::key_timeline(res, &rows), summary, totals)
             }
-        };
-        let (summary, totals) = match views::scope_key(scope) {
-            None => {
-                let totals = report::totals(&summary);
-                (summary, totals)
-            }
-            Some((kind, name)) => views::narrow(summary, kind, name),
         };
         let inputs: Vec<Value> = reader
             .inputs()?

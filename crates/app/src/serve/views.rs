@@ -212,16 +212,11 @@ pub fn narrow(mut all: Summary, kind: KeyKind, name: &str) -> (Summary, Totals) 
         .then(|| ("5xx".to_string(), stats.errors_5xx))
         .into_iter()
         .collect();
-    let rate = if stats.requests == 0 {
-        0.0
-    } else {
-        stats.errors_5xx as f64 / stats.requests as f64
-    };
     let totals = Totals {
         requests: stats.requests,
         by_status,
         by_class,
-        server_error_rate: (rate * 1e6).round() / 1e6,
+        server_error_rate: crate::report::error_rate(stats.errors_5xx, stats.requests),
     };
     let mut one = Summary::default();
     if stats.requests > 0 {
