@@ -11,7 +11,7 @@ pub fn template_into(path: &[u8], out: &mut Vec<u8>) {
     // only when it holds a digit or an `@`, and literal stretches are copied whole.
     let mut copied = 0;
     let mut start = 0;
-    let mut bits = 0u8;
+    let mut bits = 0u16;
     let mut end_of_path = path.len();
     for (i, &b) in path.iter().enumerate() {
         let c = CLASS[b as usize];
@@ -40,18 +40,33 @@ pub fn template_into(path: &[u8], out: &mut Vec<u8>) {
 
 /// Replaces the segment `path[start..end]` in `out` when it is variable. Called only for
 /// segments holding a digit or an `@`: the others are literal, and a call per segment costs
-/// more than the test.
+/// more than the test. Digits alone, the commonest case, are settled inline.
+#[inline(always)]
 fn template_segment(
     path: &[u8],
     start: usize,
     end: usize,
-    bits: u8,
+    bits: u16,
     copied: &mut usize,
     out: &mut Vec<u8>,
 ) {
-    if bits & (DIGIT | AT) == 0 {
+    if bits == DIGIT {
+        out.extend_from_slice(&path[*copied..start]);
+        out.extend_from_slice(b"{id}");
+        *copied = end;
         return;
     }
+    variable_segment(path, start, end, bits, copied, out);
+}
+
+fn variable_segment(
+    path: &[u8],
+    start: usize,
+    end: usize,
+    bits: u16,
+    copied: &mut usize,
+    out: &mut Vec<u8>,
+) {
     let seg = &path[start..end];
     match classify_bits(seg, bits) {
         Seg2::Literal => {}
@@ -61,11 +76,31 @@ fn template_segment(
             *copied = end;
         }
         Seg2::Mixed => {
-            out.extend_from_slice(&path[*copied..start]);
-            tokens(seg, &mut |piece| out.extend_from_slice(piece));
+            // Most such segments (`1.webp`, `v1.2`) hold no variable token: they are left
+            // to be copied with the literal stretch around them.
+            let Some(first) = first_variable_token(seg) else {
+                return;
+            };
+            out.extend_from_slice(&path[*copied..start + first]);
+            tokens(&seg[first..], &mut |piece| out.extend_from_slice(piece));
             *copied = end;
         }
     }
+}
+
+/// Where the first variable token of a segment starts (tokens are split at `.`, `-`, `_`).
+fn first_variable_token(seg: &[u8]) -> Option<usize> {
+    let mut start = 0;
+    for i in 0..=seg.len() {
+        if i < seg.len() && !matches!(seg[i], b'.' | b'-' | b'_') {
+            continue;
+        }
+        if token_class(&seg[start..i]).is_some() {
+            return Some(start);
+        }
+        start = i + 1;
+    }
+    None
 }
 
 /// A segment that is not variable as a whole may still hold a variable token between `.`,
@@ -109,18 +144,20 @@ fn token_class(tok: &[u8]) -> Option<&'static [u8]> {
     None
 }
 
-const DIGIT: u8 = 1;
-const HEX: u8 = 2;
-const ALPHA: u8 = 4;
-const AT: u8 = 8;
-const DASH: u8 = 16;
-const OTHER: u8 = 32;
-const SLASH: u8 = 64;
-const QUERY: u8 = 128;
+const DIGIT: u16 = 1;
+const HEX: u16 = 2;
+const ALPHA: u16 = 4;
+const AT: u16 = 8;
+const DASH: u16 = 16;
+const OTHER: u16 = 32;
+const SLASH: u16 = 64;
+const QUERY: u16 = 128;
+/// `%`, also `OTHER`: only a segment holding one can hold an escaped `@` (`%40`).
+const PERCENT: u16 = 256;
 
 /// The class bits of every byte, so that a segment is classified by OR-ing a table lookup
 /// per byte instead of branching on ranges.
-static CLASS: [u8; 256] = {
+static CLASS: [u16; 256] = {
     let mut t = [OTHER; 256];
     let mut i = 0;
     while i < 256 {
@@ -139,6 +176,8 @@ static CLASS: [u8; 256] = {
             SLASH
         } else if b == b'?' || b == b'#' {
             QUERY
+        } else if b == b'%' {
+            OTHER | PERCENT
         } else {
             OTHER
         };
@@ -156,7 +195,7 @@ enum Seg2 {
     Mixed,
 }
 
-fn classify_bits(seg: &[u8], bits: u8) -> Seg2 {
+fn classify_bits(seg: &[u8], bits: u16) -> Seg2 {
     if bits & (DIGIT | AT) == 0 {
         return Seg2::Literal;
     }
@@ -168,12 +207,12 @@ fn classify_bits(seg: &[u8], bits: u8) -> Seg2 {
 }
 
 /// The placeholder for a segment that is variable as a whole.
-fn whole(seg: &[u8], bits: u8) -> Option<&'static [u8]> {
+fn whole(seg: &[u8], bits: u16) -> Option<&'static [u8]> {
     let len = seg.len();
     if bits == DIGIT {
         return Some(b"{id}");
     }
-    if bits & AT != 0 || (bits & OTHER != 0 && memchr::memmem::find(seg, b"%40").is_some()) {
+    if bits & AT != 0 || (bits & PERCENT != 0 && memchr::memmem::find(seg, b"%40").is_some()) {
         return (len > 2).then_some(b"{email}".as_slice());
     }
     if len == 36 && is_uuid(seg) {
