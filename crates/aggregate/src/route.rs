@@ -56,6 +56,11 @@ fn template_segment(
         *copied = end;
         return;
     }
+    // Short letters and digits without a separator (`v1`, `h2o`) are never variable: every
+    // placeholder but `{id}` and `{hex}` needs a separator or more length.
+    if bits & (AT | DASH | OTHER) == 0 && end - start < 8 {
+        return;
+    }
     variable_segment(path, start, end, bits, copied, out);
 }
 

@@ -464,7 +464,15 @@ impl Shard {
         self.cur_sec = i64::MIN;
         self.run_gen = self.run_gen.wrapping_add(1);
         self.sampled.clear();
-        std::mem::take(&mut self.out)
+        // The next chunk is sized like this one, so its vectors are not grown step by step.
+        let next = ChunkOut {
+            new_series: Vec::new(),
+            runs: Vec::with_capacity(self.out.runs.len()),
+            cells: Vec::with_capacity(self.out.cells.len()),
+            events: Vec::with_capacity(self.out.events.len()),
+            samples: Vec::new(),
+        };
+        std::mem::replace(&mut self.out, next)
     }
 
     /// The order-free totals of everything observed, keyed by name.

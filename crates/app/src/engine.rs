@@ -337,7 +337,10 @@ impl Engine {
             let first = s.events.first().map(|e| e.at);
             self.outliers.first = self.outliers.first.or(first);
         }
-        let (incidents, degraded) = self.detector.finish();
+        let (incidents, degraded) = self.detector.take_results();
+        // Per-series state is a few allocations per series: freeing it would keep the
+        // report waiting, so it is freed beside it.
+        drop_aside((self.detector, self.global));
         Outcome {
             incidents,
             degraded,
@@ -348,6 +351,15 @@ impl Engine {
             offsets: self.offsets,
         }
     }
+}
+
+/// Drops `value` on a thread of its own, so that whoever held it need not wait for its memory
+/// to be freed (when no thread can be started, it is dropped here).
+pub fn drop_aside<T: Send + 'static>(value: T) {
+    // When no thread can be started, the closure is dropped here, and the value with it.
+    let _ = std::thread::Builder::new()
+        .name("drop".into())
+        .spawn(move || drop(value));
 }
 
 /// The access logs' offset in force at the naive local time `local` (for lines without an

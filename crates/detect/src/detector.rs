@@ -560,14 +560,20 @@ impl<C: Classify> Detector<C> {
     /// Processes everything still pending and returns the incidents (by start) and the
     /// degraded-upstream findings. Incidents not closed by then stay `open`.
     pub fn finish(mut self) -> (Vec<Incident>, Vec<Degraded>) {
+        self.take_results()
+    }
+
+    /// What [`Detector::finish`] returns, leaving the detector with its per-series state only,
+    /// for a caller that would rather not wait for it to be freed.
+    pub fn take_results(&mut self) -> (Vec<Incident>, Vec<Degraded>) {
         self.process_until(i64::MAX);
-        let mut incidents: Vec<Incident> = self
-            .incidents
+        let mut incidents: Vec<Incident> = std::mem::take(&mut self.incidents)
             .into_iter()
             .filter(|i| i.errors > 0)
             .collect();
         incidents.sort_by_key(|i| (i.start, i.end));
-        (incidents, self.degraded)
+        self.open.clear();
+        (incidents, std::mem::take(&mut self.degraded))
     }
 }
 

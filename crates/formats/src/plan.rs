@@ -373,7 +373,7 @@ fn value_len(f: &Field, rest: &[u8]) -> Result<usize, ParseError> {
 }
 
 /// First occurrence of `lit` (non-empty) in `hay`.
-#[inline]
+#[inline(always)]
 pub(crate) fn find_literal(hay: &[u8], lit: &[u8]) -> Option<usize> {
     let first = *lit.first()?;
     let mut from = 0;
