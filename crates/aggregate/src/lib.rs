@@ -30,6 +30,7 @@
 
 mod filter;
 mod interner;
+mod keycache;
 pub mod route;
 mod shard;
 mod sketch;

@@ -9,6 +9,7 @@ use std::hash::{BuildHasher, Hasher};
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
+use crate::keycache::{self, KeyCache};
 use crate::{route, Filter, Interner, KeyStats, RoutePatterns, Summary};
 
 /// Caps that bound a shard's memory.
@@ -124,13 +125,11 @@ pub struct Shard {
     tmpl: Vec<u8>,
     out: ChunkOut,
     cur_sec: i64,
-    /// Per series: (run generation, index of its cell in the current run).
-    cell_of: Vec<(u32, u32)>,
     run_gen: u32,
     sampled: FxHashSet<(u32, u16)>,
     has_upstream: bool,
     hasher: foldhash::fast::RandomState,
-    fast: FxHashMap<u64, Ids>,
+    keys: KeyCache,
     options: std::sync::Arc<Options>,
 }
 
@@ -138,16 +137,6 @@ const NONE_US: u64 = u64::MAX;
 
 /// Entries of the hash → ids map before it is cleared (it only caches the interners).
 const FAST_CAP: usize = 200_000;
-
-#[derive(Debug, Clone, Copy)]
-struct Ids {
-    route: u32,
-    host: u32,
-    up: u32,
-    series: u32,
-    /// The host and route pass the filter.
-    keep: bool,
-}
 
 /// What a shard is told once: the filter and the user's route patterns.
 #[derive(Debug, Clone, Default)]
@@ -203,12 +192,11 @@ impl Shard {
             tmpl: Vec::with_capacity(256),
             out: ChunkOut::default(),
             cur_sec: i64::MIN,
-            cell_of: Vec::new(),
             run_gen: 0,
             sampled: FxHashSet::default(),
             has_upstream: true,
             hasher: foldhash::fast::RandomState::default(),
-            fast: FxHashMap::default(),
+            keys: KeyCache::new(FAST_CAP),
         }
     }
 
@@ -227,19 +215,15 @@ impl Shard {
             return false;
         }
         let addr = last_value(rec.upstream_addr);
-        let Ids {
-            route,
-            host,
-            up,
-            series,
-            keep,
-        } = self.ids(rec.host, rec.path, addr);
-        if !keep {
+        let at = self.ids(rec.host, rec.path, addr);
+        let ids = *self.keys.slot_mut(at);
+        if !ids.keep() {
             return false;
         }
+        let (route, host, up, series) = (ids.route, ids.host, ids.up, ids.series());
         let status = rec.status;
         let is_5xx = (500..600).contains(&status);
-        self.count_cell(sec, rec.time.map_or(0, |t| t.offset), series, is_5xx);
+        self.count_cell(sec, rec.time.map_or(0, |t| t.offset), at, is_5xx);
         let run = self.out.runs.last_mut().expect("a run is open");
         run.events_end = self.out.events.len() as u32;
         if is_5xx {
@@ -268,9 +252,10 @@ impl Shard {
         true
     }
 
-    /// The ids of a line's route, host, upstream and series. A seeded 64-bit hash of the three
-    /// strings finds them in one lookup; only a key not seen before is interned.
-    fn ids(&mut self, host: &[u8], path: &[u8], addr: &[u8]) -> Ids {
+    /// The slot of a line's route, host, upstream and series in the key cache. A seeded 64-bit
+    /// hash of the three strings finds them in one lookup; only a key not seen before is
+    /// interned.
+    fn ids(&mut self, host: &[u8], path: &[u8], addr: &[u8]) -> usize {
         route::route_into(path, &self.options.patterns, &mut self.tmpl);
         let mut h = self.hasher.build_hasher();
         h.write_usize(host.len());
@@ -279,26 +264,26 @@ impl Shard {
         h.write(addr);
         h.write(&self.tmpl);
         let key = h.finish();
-        if let Some(ids) = self.fast.get(&key) {
-            return *ids;
+        if let Some(at) = self.keys.find(key) {
+            return at;
         }
         let keep = self.options.filter.keeps_scope(host, &self.tmpl);
         let route = self.routes.intern(&self.tmpl);
         let host = self.hosts.intern(host);
         let up = self.upstreams.intern(addr);
         let series = self.series_id(host, route, up);
-        if self.fast.len() >= FAST_CAP {
-            self.fast.clear();
+        self.keys
+            .insert(key, keycache::Slot::new(route, host, up, series, keep))
+    }
+
+    /// Starts a run generation; slots of earlier ones no longer name a cell. Generation 0 is
+    /// never current, and when the count wraps around every slot forgets its cell.
+    fn next_run_gen(&mut self) {
+        self.run_gen = self.run_gen.wrapping_add(1);
+        if self.run_gen == 0 {
+            self.keys.forget_cells();
+            self.run_gen = 1;
         }
-        let ids = Ids {
-            route,
-            host,
-            up,
-            series,
-            keep,
-        };
-        self.fast.insert(key, ids);
-        ids
     }
 
     fn series_id(&mut self, host: u32, route: u32, up: u32) -> u32 {
@@ -329,10 +314,14 @@ impl Shard {
         id
     }
 
-    fn count_cell(&mut self, sec: i64, offset: i32, series: u32, is_5xx: bool) {
+    /// Counts a line in the cell of its key's series in the current run. The cell is found
+    /// through the key's slot; a series reached by two keys (only when caps fold keys into
+    /// `other`, or after the cache starts afresh) may get two cells in a run, which detection
+    /// adds up as it does cells of one second split across chunks.
+    fn count_cell(&mut self, sec: i64, offset: i32, at: usize, is_5xx: bool) {
         if sec != self.cur_sec {
             self.cur_sec = sec;
-            self.run_gen = self.run_gen.wrapping_add(1);
+            self.next_run_gen();
             self.out.runs.push(Run {
                 sec,
                 offset,
@@ -340,23 +329,22 @@ impl Shard {
                 events_end: 0,
             });
         }
-        let slot = series as usize;
-        if slot >= self.cell_of.len() {
-            self.cell_of.resize(slot + 1, (u32::MAX, 0));
-        }
-        let idx = match self.cell_of[slot] {
-            (run, idx) if run == self.run_gen => idx,
-            _ => {
-                let idx = self.out.cells.len() as u32;
-                self.out.cells.push(Cell {
-                    sec,
-                    series,
-                    requests: 0,
-                    errors: 0,
-                });
-                self.cell_of[slot] = (self.run_gen, idx);
-                idx
-            }
+        let run_gen = self.run_gen;
+        let slot = self.keys.slot_mut(at);
+        let idx = if slot.run == run_gen {
+            slot.cell
+        } else {
+            let idx = self.out.cells.len() as u32;
+            slot.run = run_gen;
+            slot.cell = idx;
+            let series = slot.series();
+            self.out.cells.push(Cell {
+                sec,
+                series,
+                requests: 0,
+                errors: 0,
+            });
+            idx
         };
         let cell = &mut self.out.cells[idx as usize];
         cell.requests += 1;
@@ -462,7 +450,7 @@ impl Shard {
     /// Hands over what the chunk produced for the ordered stage and starts the next chunk.
     pub fn take_chunk(&mut self) -> ChunkOut {
         self.cur_sec = i64::MIN;
-        self.run_gen = self.run_gen.wrapping_add(1);
+        self.next_run_gen();
         self.sampled.clear();
         // The next chunk is sized like this one, so its vectors are not grown step by step.
         let next = ChunkOut {

@@ -219,7 +219,7 @@ fn combined_prefix<'a>(
     let rest = after.strip_prefix(b"] \"").ok_or(NO_MATCH)?;
     rec.time = time(undash(value), |v| cache.get(TimeKind::Local, v))?;
     // $request "\" "
-    let n = find_byte(b'"', rest).ok_or(UNTERMINATED_QUOTE)?;
+    let n = memchr::memchr(b'"', rest).ok_or(UNTERMINATED_QUOTE)?;
     let (value, after) = rest.split_at(n);
     let rest = after.strip_prefix(b"\" ").ok_or(NO_MATCH)?;
     split_request(undash(value), REQ_ALL, rec);
@@ -237,8 +237,8 @@ fn combined_prefix<'a>(
     let (value, after) = rest.split_at(n);
     let rest = after.strip_prefix(b"\" \"").ok_or(NO_MATCH)?;
     rec.referer = undash(value);
-    // $http_user_agent, up to its closing quote
-    let n = find_byte(b'"', rest).ok_or(UNTERMINATED_QUOTE)?;
+    // $http_user_agent, up to its closing quote: long enough that `memchr` pays from the start
+    let n = memchr::memchr(b'"', rest).ok_or(UNTERMINATED_QUOTE)?;
     rec.user_agent = undash(&rest[..n]);
     Ok(&rest[n..])
 }
