@@ -1,6 +1,7 @@
 //! The aggregation hot path: `Shard::observe` on parsed nginx lines (route templating, ids,
 //! per-key counts and sketches, per-second cells, 5xx events). Lines come from
-//! `FAULTLINE_BENCH_LOG` (an `extended` log, e.g. from tools/loggen) or a built-in mix.
+//! `FAULTLINE_BENCH_LOG` (an `extended` log, e.g. from tools/loggen) or a built-in mix. The
+//! `template` figure is route templating alone, over the same lines' paths.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use faultline_aggregate::{Limits, Shard};
@@ -60,6 +61,17 @@ fn bench(c: &mut Criterion) {
                 }
             }
             std::hint::black_box(shard.into_summary())
+        })
+    });
+    g.bench_function("template", |b| {
+        let mut out = Vec::with_capacity(256);
+        b.iter(|| {
+            let mut n = 0usize;
+            for r in &records {
+                faultline_aggregate::route::template_into(r.path, &mut out);
+                n += out.len();
+            }
+            n
         })
     });
     g.finish();

@@ -16,28 +16,41 @@ pub struct Event {
 
 /// Per-series state: the trailing window at one-second resolution, the trailing baseline at
 /// one-minute resolution, and the recent 5xx events.
+///
+/// Laid out for the line-by-line path, which touches every series: what each cell reads
+/// (whether the series exists, its incident, its last seconds) fills the first 64 bytes, what
+/// a second leaving the window writes the next 64, and a cell touches one slot of the window
+/// besides. The ring of minutes is written once per minute of seconds leaving the window.
 #[derive(Debug)]
+#[repr(C, align(128))]
 pub struct SeriesState {
-    /// (second, requests, 5xx, kept out of the baseline) per second, 16 slots: a second
-    /// joins the baseline when its slot is reused, i.e. only once it has left the window and
-    /// was not part of a bad stretch.
-    window: [(i64, u32, u32, bool); 16],
-    minutes: [(i64, u64, u64); 16],
-    pub first_sec: i64,
+    pub recent: VecDeque<Event>,
+    pub incident: Option<usize>,
     pub last_sec: i64,
     /// Last second with a 5xx: a series without one in the window cannot be bad.
     pub last_error_sec: i64,
+    pub first_sec: i64,
     /// Seconds before this one do not feed the baseline (just after an incident).
     pub quiet_until: i64,
-    pub recent: VecDeque<Event>,
-    pub incident: Option<usize>,
+    /// The minute the seconds leaving the window are added to, until another one comes:
+    /// (minute, requests, 5xx).
+    filling: (i64, u64, u64),
+    /// Bit `i`: the second in window slot `i` was part of a bad stretch and does not join
+    /// the baseline when it leaves.
+    excluded: u16,
+    /// (second, requests, 5xx) per second, 16 slots: a second joins the baseline when its
+    /// slot is reused, i.e. only once it has left the window.
+    window: [(i64, u32, u32); 16],
+    minutes: [(i64, u64, u64); 16],
 }
 
 impl SeriesState {
     pub fn new(sec: i64) -> Self {
         SeriesState {
-            window: [(i64::MIN, 0, 0, false); 16],
+            window: [(i64::MIN, 0, 0); 16],
+            excluded: 0,
             minutes: [(i64::MIN, 0, 0); 16],
+            filling: (i64::MIN, 0, 0),
             first_sec: sec,
             last_sec: sec,
             last_error_sec: i64::MIN / 2,
@@ -48,14 +61,16 @@ impl SeriesState {
     }
 
     pub fn add_second(&mut self, sec: i64, requests: u32, errors: u32) {
-        let slot = self.window[sec.rem_euclid(16) as usize];
+        let i = sec.rem_euclid(16) as usize;
+        let slot = self.window[i];
         if slot.0 != sec {
-            if slot.0 != i64::MIN && !slot.3 {
+            if slot.0 != i64::MIN && self.excluded & (1 << i) == 0 {
                 self.add_baseline(slot.0, slot.1 as u64, slot.2 as u64);
             }
-            self.window[sec.rem_euclid(16) as usize] = (sec, 0, 0, false);
+            self.window[i] = (sec, 0, 0);
+            self.excluded &= !(1 << i);
         }
-        let slot = &mut self.window[sec.rem_euclid(16) as usize];
+        let slot = &mut self.window[i];
         slot.1 += requests;
         slot.2 += errors;
         self.last_sec = self.last_sec.max(sec);
@@ -79,13 +94,29 @@ impl SeriesState {
 
     /// Keeps the seconds `from..=to` out of the baseline.
     pub fn exclude(&mut self, from: i64, to: i64) {
-        for slot in self.window.iter_mut().filter(|w| w.0 >= from && w.0 <= to) {
-            slot.3 = true;
+        for (i, w) in self.window.iter().enumerate() {
+            if w.0 >= from && w.0 <= to {
+                self.excluded |= 1 << i;
+            }
         }
     }
 
     pub fn add_baseline(&mut self, sec: i64, requests: u64, errors: u64) {
         let minute = sec.div_euclid(60);
+        if self.filling.0 != minute {
+            self.flush_minute();
+            self.filling = (minute, 0, 0);
+        }
+        self.filling.1 += requests;
+        self.filling.2 += errors;
+    }
+
+    /// Moves the minute being filled into the ring.
+    fn flush_minute(&mut self) {
+        let (minute, requests, errors) = self.filling;
+        if minute == i64::MIN {
+            return;
+        }
         let slot = &mut self.minutes[minute.rem_euclid(16) as usize];
         if slot.0 != minute {
             *slot = (minute, 0, 0);
@@ -100,6 +131,7 @@ impl SeriesState {
         let oldest = now - len / 60;
         self.minutes
             .iter()
+            .chain(std::iter::once(&self.filling))
             .filter(|(m, _, _)| *m > oldest && *m <= now)
             .fold((0, 0), |(r, e), (_, mr, me)| (r + mr, e + me))
     }
