@@ -2,17 +2,106 @@
 //! slugs ending in an id) are folded so that `/api/users/123/orders` and
 //! `/api/users/456/orders` are one route, `/api/users/{id}/orders`.
 
+use wide::u8x16;
+
 /// Writes the template of `path` (without its query string) into `out`, replacing its
-/// contents. Runs in one pass over the bytes, copies literal stretches whole, and never
-/// allocates once `out` has grown.
+/// contents. Copies literal stretches whole and never allocates once `out` has grown.
 pub fn template_into(path: &[u8], out: &mut Vec<u8>) {
     out.clear();
-    // One pass: each byte's class is OR-ed into its segment's bits; a segment is looked at
-    // only when it holds a digit or an `@`, and literal stretches are copied whole.
     let mut copied = 0;
+    let end = if (16..=SHORT_PATH).contains(&path.len()) {
+        // Bit masks of the slashes, of the bytes that can make a segment variable (digits,
+        // `@`) and of where a query starts, sixteen bytes at a time: only the segments with a
+        // mark are looked at, and a path without one is copied as it is.
+        let (mut slash, mut mark, query) = masks(path);
+        let end = if query != 0 {
+            query.trailing_zeros() as usize
+        } else {
+            path.len()
+        };
+        slash &= below(end);
+        mark &= below(end);
+        while mark != 0 {
+            let at = mark.trailing_zeros() as usize;
+            let before = slash & below(at);
+            let start = if before == 0 {
+                0
+            } else {
+                64 - before.leading_zeros() as usize
+            };
+            let after = slash & !below(at);
+            let stop = if after == 0 {
+                end
+            } else {
+                after.trailing_zeros() as usize
+            };
+            segment(path, start, stop, &mut copied, out);
+            mark &= !below(stop + 1);
+        }
+        end
+    } else {
+        template_long(path, &mut copied, out)
+    };
+    out.extend_from_slice(&path[copied..end]);
+    if out.is_empty() {
+        out.push(b'/');
+    }
+}
+
+/// Paths of 16 bytes up to this length are read with bit masks (one bit per byte in a `u64`);
+/// shorter and longer ones a byte at a time.
+const SHORT_PATH: usize = 64;
+
+/// The bits of the bytes before byte `i`.
+#[inline(always)]
+fn below(i: usize) -> u64 {
+    if i >= 64 {
+        u64::MAX
+    } else {
+        (1u64 << i) - 1
+    }
+}
+
+/// (slashes, digits and `@`, `?` and `#`) of a path of 16 to [`SHORT_PATH`] bytes, one bit
+/// per byte.
+#[inline(always)]
+fn masks(path: &[u8]) -> (u64, u64, u64) {
+    let (slash_b, at_b, q_b, hash_b) = (
+        u8x16::splat(b'/'),
+        u8x16::splat(b'@'),
+        u8x16::splat(b'?'),
+        u8x16::splat(b'#'),
+    );
+    let (zero, nine) = (u8x16::splat(b'0'), u8x16::splat(b'9'));
+    let (mut slash, mut mark, mut query) = (0u64, 0u64, 0u64);
+    let mut at = 0;
+    while at < path.len() {
+        // The last sixteen bytes of the path for its tail, the bits it shares with the word
+        // before shifted out: a load from a padded copy would wait for the copy's stores.
+        let (chunk, drop) = match path[at..].first_chunk::<16>() {
+            Some(c) => (c, 0),
+            None => {
+                let last = path.len() - 16;
+                let c = path[last..].first_chunk::<16>().expect("16 bytes");
+                (c, at - last)
+            }
+        };
+        let v = u8x16::new(*chunk);
+        let bits = |m: u8x16| (u64::from(m.move_mask() as u16) >> drop) << at;
+        slash |= bits(v.cmp_eq(slash_b));
+        let digit = v.max(zero).min(nine).cmp_eq(v);
+        mark |= bits(digit | v.cmp_eq(at_b));
+        query |= bits(v.cmp_eq(q_b) | v.cmp_eq(hash_b));
+        at += 16;
+    }
+    (slash, mark, query)
+}
+
+/// Templating a byte at a time, for paths too short or too long for [`masks`]; returns where
+/// the path ends (its query string excluded).
+fn template_long(path: &[u8], copied: &mut usize, out: &mut Vec<u8>) -> usize {
     let mut start = 0;
     let mut bits = 0u16;
-    let mut end_of_path = path.len();
     for (i, &b) in path.iter().enumerate() {
         let c = CLASS[b as usize];
         if c & (SLASH | QUERY) == 0 {
@@ -20,22 +109,27 @@ pub fn template_into(path: &[u8], out: &mut Vec<u8>) {
             continue;
         }
         if bits & (DIGIT | AT) != 0 {
-            template_segment(path, start, i, bits, &mut copied, out);
+            template_segment(path, start, i, bits, copied, out);
         }
         if c & QUERY != 0 {
-            end_of_path = i;
-            break;
+            return i;
         }
         bits = 0;
         start = i + 1;
     }
-    if end_of_path == path.len() && bits & (DIGIT | AT) != 0 {
-        template_segment(path, start, path.len(), bits, &mut copied, out);
+    if bits & (DIGIT | AT) != 0 {
+        template_segment(path, start, path.len(), bits, copied, out);
     }
-    out.extend_from_slice(&path[copied..end_of_path]);
-    if out.is_empty() {
-        out.push(b'/');
-    }
+    path.len()
+}
+
+/// A segment holding a digit or an `@`: its class bits decide what it is.
+#[inline(always)]
+fn segment(path: &[u8], start: usize, end: usize, copied: &mut usize, out: &mut Vec<u8>) {
+    let bits = path[start..end]
+        .iter()
+        .fold(0u16, |bits, &b| bits | CLASS[b as usize]);
+    template_segment(path, start, end, bits, copied, out);
 }
 
 /// Replaces the segment `path[start..end]` in `out` when it is variable. Called only for
@@ -81,54 +175,26 @@ fn variable_segment(
             *copied = end;
         }
         Seg2::Mixed => {
-            // Most such segments (`1.webp`, `v1.2`) hold no variable token: they are left
-            // to be copied with the literal stretch around them.
-            let Some(first) = first_variable_token(seg) else {
-                return;
-            };
-            out.extend_from_slice(&path[*copied..start + first]);
-            tokens(&seg[first..], &mut |piece| out.extend_from_slice(piece));
-            *copied = end;
+            // Only the variable tokens are written (`1816245.png` → `{id}.png`); the literal
+            // ones are left to be copied with the stretch around them, so most such segments
+            // (`1.webp`, `v1.2`) cost no copy at all.
+            let mut from = 0;
+            for (i, &b) in seg
+                .iter()
+                .enumerate()
+                .chain(std::iter::once((seg.len(), &b'.')))
+            {
+                if i < seg.len() && !matches!(b, b'.' | b'-' | b'_') {
+                    continue;
+                }
+                if let Some(placeholder) = token_class(&seg[from..i]) {
+                    out.extend_from_slice(&path[*copied..start + from]);
+                    out.extend_from_slice(placeholder);
+                    *copied = start + i;
+                }
+                from = i + 1;
+            }
         }
-    }
-}
-
-/// Where the first variable token of a segment starts (tokens are split at `.`, `-`, `_`).
-fn first_variable_token(seg: &[u8]) -> Option<usize> {
-    let mut start = 0;
-    for i in 0..=seg.len() {
-        if i < seg.len() && !matches!(seg[i], b'.' | b'-' | b'_') {
-            continue;
-        }
-        if token_class(&seg[start..i]).is_some() {
-            return Some(start);
-        }
-        start = i + 1;
-    }
-    None
-}
-
-/// A segment that is not variable as a whole may still hold a variable token between `.`,
-/// `-` or `_`: `1816245.png` → `{id}.png`, `app.3f9c2e1b.js` → `app.{hash}.js`.
-fn tokens(seg: &[u8], f: &mut impl FnMut(&[u8])) {
-    let mut start = 0;
-    for (i, &b) in seg
-        .iter()
-        .enumerate()
-        .chain(std::iter::once((seg.len(), &b'.')))
-    {
-        if i < seg.len() && !matches!(b, b'.' | b'-' | b'_') {
-            continue;
-        }
-        let tok = &seg[start..i];
-        match token_class(tok) {
-            Some(p) => f(p),
-            None => f(tok),
-        }
-        if i < seg.len() {
-            f(&seg[i..=i]);
-        }
-        start = i + 1;
     }
 }
 
