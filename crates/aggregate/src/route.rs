@@ -377,17 +377,13 @@ mod tests {
     #[test]
     fn masked_and_byte_by_byte_templating_agree() {
         let alphabet = b"//?#@%.-_0123456789abcdefxyzXYZ\x80\xff";
-        let mut seed = 0x2545_f491_4f6c_dd1du64;
-        let mut next = |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut rng = fastrand::Rng::with_seed(7);
         let (mut fast, mut slow) = (Vec::new(), Vec::new());
         for round in 0..20_000 {
             let len = round % 90;
-            let path: Vec<u8> = (0..len).map(|_| alphabet[next(alphabet.len())]).collect();
+            let path: Vec<u8> = (0..len)
+                .map(|_| alphabet[rng.usize(..alphabet.len())])
+                .collect();
             template_into(&path, &mut fast);
             slow.clear();
             let mut copied = 0;

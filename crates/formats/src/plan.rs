@@ -657,20 +657,14 @@ mod tests {
                 combined: false,
                 ..fast.clone()
             };
-            let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-            let mut next = |n: usize| {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                (seed % n as u64) as usize
-            };
+            let mut rng = fastrand::Rng::with_seed(42);
             for line in lines {
                 for round in 0..2000 {
                     let mut l = line.to_vec();
                     for _ in 0..(1 + round % 3) {
-                        let at = next(l.len() + 1);
-                        let c = alphabet[next(alphabet.len())];
-                        match next(3) {
+                        let at = rng.usize(..l.len() + 1);
+                        let c = alphabet[rng.usize(..alphabet.len())];
+                        match rng.usize(..3) {
                             0 if at < l.len() => l[at] = c,
                             1 if at < l.len() => {
                                 l.remove(at);
