@@ -115,6 +115,10 @@ impl KeyCache {
         }
     }
 
+    pub(crate) fn slot(&self, i: usize) -> Slot {
+        self.slots[i]
+    }
+
     pub(crate) fn slot_mut(&mut self, i: usize) -> &mut Slot {
         &mut self.slots[i]
     }
@@ -140,7 +144,7 @@ mod tests {
             assert_eq!(c.find(key(n)), Some(i));
         }
         for n in 0..3000u64 {
-            let s = *c.slot_mut(c.find(key(n)).unwrap());
+            let s = c.slot(c.find(key(n)).unwrap());
             assert_eq!(
                 (s.route, s.series(), s.keep()),
                 (n as u32, n as u32, n % 2 == 0)

@@ -145,9 +145,7 @@ fn template_segment(
     out: &mut Vec<u8>,
 ) {
     if bits == DIGIT {
-        out.extend_from_slice(&path[*copied..start]);
-        out.extend_from_slice(b"{id}");
-        *copied = end;
+        put(path, start..end, b"{id}", copied, out);
         return;
     }
     // Short letters and digits without a separator (`v1`, `h2o`) are never variable: every
@@ -156,6 +154,20 @@ fn template_segment(
         return;
     }
     variable_segment(path, start, end, bits, copied, out);
+}
+
+/// Writes the literal stretch before `var`, then `placeholder` in place of `var`.
+#[inline(always)]
+fn put(
+    path: &[u8],
+    var: std::ops::Range<usize>,
+    placeholder: &[u8],
+    copied: &mut usize,
+    out: &mut Vec<u8>,
+) {
+    out.extend_from_slice(&path[*copied..var.start]);
+    out.extend_from_slice(placeholder);
+    *copied = var.end;
 }
 
 fn variable_segment(
@@ -169,11 +181,7 @@ fn variable_segment(
     let seg = &path[start..end];
     match classify_bits(seg, bits) {
         Seg2::Literal => {}
-        Seg2::Var(placeholder) => {
-            out.extend_from_slice(&path[*copied..start]);
-            out.extend_from_slice(placeholder);
-            *copied = end;
-        }
+        Seg2::Var(placeholder) => put(path, start..end, placeholder, copied, out),
         Seg2::Mixed => {
             // Only the variable tokens are written (`1816245.png` → `{id}.png`); the literal
             // ones are left to be copied with the stretch around them, so most such segments
@@ -188,9 +196,7 @@ fn variable_segment(
                     continue;
                 }
                 if let Some(placeholder) = token_class(&seg[from..i]) {
-                    out.extend_from_slice(&path[*copied..start + from]);
-                    out.extend_from_slice(placeholder);
-                    *copied = start + i;
+                    put(path, start + from..start + i, placeholder, copied, out);
                 }
                 from = i + 1;
             }

@@ -216,7 +216,7 @@ impl Shard {
         }
         let addr = last_value(rec.upstream_addr);
         let at = self.ids(rec.host, rec.path, addr);
-        let ids = *self.keys.slot_mut(at);
+        let ids = self.keys.slot(at);
         if !ids.keep() {
             return false;
         }
