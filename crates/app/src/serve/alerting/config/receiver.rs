@@ -55,6 +55,20 @@ fn need<R: Report>(
     }
 }
 
+/// A required list: its values, or an error saying what it should hold.
+fn need_list<R: Report>(
+    errs: &mut R,
+    v: &Option<Spanned<Vec<String>>>,
+    at: &Spanned<String>,
+    key: String,
+    what: &str,
+) -> Vec<String> {
+    if list(v).is_empty() {
+        errs.at_span(at.span(), &key, what.into());
+    }
+    list(v).to_vec()
+}
+
 /// A required value that may come from the environment or a file.
 fn need_value<R: Report>(
     errs: &mut R,
@@ -147,13 +161,10 @@ pub(super) fn receiver<R: Report>(
                         .into(),
                 );
             }
-            if list(&r.to).is_empty() {
-                errs.at_span(r.type_.span(), &key("to"), "at least one address".into());
-            }
             ReceiverKind::Email(notify::email::Config {
                 smarthost: need(errs, &r.smarthost, &r.type_, key("smarthost")),
                 from: need(errs, &r.from, &r.type_, key("from")),
-                to: list(&r.to).to_vec(),
+                to: need_list(errs, &r.to, &r.type_, key("to"), "at least one address"),
                 starttls,
                 username: r.username.clone(),
                 password: secret_at(errs, &r.password, key("password"), base),
@@ -162,33 +173,27 @@ pub(super) fn receiver<R: Report>(
                 timeout_ms,
             })
         }
-        "alertmanager" => {
-            if list(&r.urls).is_empty() {
-                errs.at_span(
-                    r.type_.span(),
-                    &key("urls"),
-                    "at least one Alertmanager URL".into(),
-                );
-            }
-            ReceiverKind::Alertmanager(notify::alertmanager::Config {
-                urls: list(&r.urls).to_vec(),
-                resend_ms: dur(errs, &r.resend, &key("resend"), 60_000),
-                timeout_ms,
-            })
-        }
-        "exec" => {
-            if list(&r.command).is_empty() {
-                errs.at_span(
-                    r.type_.span(),
-                    &key("command"),
-                    "a program and its arguments".into(),
-                );
-            }
-            ReceiverKind::Exec(notify::exec::Config {
-                command: list(&r.command).to_vec(),
-                timeout_ms,
-            })
-        }
+        "alertmanager" => ReceiverKind::Alertmanager(notify::alertmanager::Config {
+            urls: need_list(
+                errs,
+                &r.urls,
+                &r.type_,
+                key("urls"),
+                "at least one Alertmanager URL",
+            ),
+            resend_ms: dur(errs, &r.resend, &key("resend"), 60_000),
+            timeout_ms,
+        }),
+        "exec" => ReceiverKind::Exec(notify::exec::Config {
+            command: need_list(
+                errs,
+                &r.command,
+                &r.type_,
+                key("command"),
+                "a program and its arguments",
+            ),
+            timeout_ms,
+        }),
         other => {
             errs.at_span(
                 r.type_.span(),
