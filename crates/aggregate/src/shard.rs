@@ -135,7 +135,7 @@ pub struct Shard {
 
 const NONE_US: u64 = u64::MAX;
 
-/// Entries of the hash → ids map before it is cleared (it only caches the interners).
+/// Keys the key cache holds before it starts afresh (it only caches the interners).
 const FAST_CAP: usize = 200_000;
 
 /// What a shard is told once: the filter and the user's route patterns.

@@ -434,8 +434,8 @@ pub(crate) fn apply<'a>(
     rec: &mut Record<'a>,
     cache: &mut TimeCache,
 ) -> Result<(), ParseError> {
-    let dash = value.len() == 1 && value[0] == b'-';
-    let v = if dash { &value[..0] } else { value };
+    let v = undash(value);
+    let dash = v.len() != value.len();
     match var {
         Var::Ignore => {}
         Var::TimeLocal => rec.time = time(v, |v| cache.get(TimeKind::Local, v))?,
