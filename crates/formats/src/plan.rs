@@ -152,10 +152,21 @@ impl Lit8 {
 pub(crate) struct Plan {
     pub(crate) head: Box<[u8]>,
     pub(crate) fields: Box<[Field]>,
-    /// The format starts with nginx's `combined` (every nginx preset does): its eight
-    /// fields are read by [`combined_prefix`], with the literals and conversions known in
-    /// advance, and the loop goes on from the ninth.
-    combined: bool,
+    /// What is read by dedicated code rather than the field loop.
+    shape: Shape,
+}
+
+/// The part of a format read by functions that know its literals and conversions in
+/// advance, as the field loop would read it (same values, same errors in the same order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    /// Every field through the loop.
+    General,
+    /// The format starts with nginx's `combined` (every nginx preset does): its eight fields
+    /// are read by [`combined_prefix`], and the loop goes on from the ninth.
+    Combined,
+    /// The format is the `extended` preset: [`combined_prefix`], then [`extended_tail`].
+    Extended,
 }
 
 /// nginx's `combined` as a plan compiles it: each field's variable, end and following
@@ -171,21 +182,43 @@ const COMBINED: [(Var, End, &[u8]); 8] = [
     (Var::UserAgent, End::Byte(b'"'), b"\""),
 ];
 
-fn starts_combined(head: &[u8], fields: &[Field]) -> bool {
-    head.is_empty()
-        && fields.len() >= COMBINED.len()
-        && fields
-            .iter()
-            .zip(COMBINED)
-            .enumerate()
-            .all(|(i, (f, (var, end, lit)))| {
-                let lit_ok = if i + 1 == COMBINED.len() {
-                    f.lit.starts_with(lit)
-                } else {
-                    &*f.lit == lit
-                };
-                f.var == var && f.end == end && lit_ok
-            })
+/// The five fields the `extended` preset adds after the user agent, whose literal is `" `.
+const EXTENDED_TAIL: [(Var, End, &[u8]); 5] = [
+    (Var::RequestTime, End::Literal, b" "),
+    (Var::UpstreamResponseTime, End::List, b" "),
+    (Var::UpstreamAddr, End::List, b" "),
+    (Var::UpstreamStatus, End::List, b" \""),
+    (Var::Host, End::Byte(b'"'), b"\""),
+];
+
+fn shape(head: &[u8], fields: &[Field]) -> Shape {
+    let is = |f: &Field, (var, end, lit): (Var, End, &[u8])| {
+        f.var == var && f.end == end && &*f.lit == lit
+    };
+    let n = COMBINED.len();
+    if !head.is_empty() || fields.len() < n {
+        return Shape::General;
+    }
+    let (prefix, tail) = fields.split_at(n);
+    let (agent, (var, end, lit)) = (&prefix[n - 1], COMBINED[n - 1]);
+    let combined = prefix
+        .iter()
+        .zip(COMBINED)
+        .take(n - 1)
+        .all(|(f, s)| is(f, s))
+        && agent.var == var
+        && agent.end == end
+        && agent.lit.starts_with(lit);
+    if !combined {
+        Shape::General
+    } else if &*agent.lit == b"\" "
+        && tail.len() == EXTENDED_TAIL.len()
+        && tail.iter().zip(EXTENDED_TAIL).all(|(f, s)| is(f, s))
+    {
+        Shape::Extended
+    } else {
+        Shape::Combined
+    }
 }
 
 /// `-` is an empty value.
@@ -241,6 +274,36 @@ fn combined_prefix<'a>(
     let n = memchr::memchr(b'"', rest).ok_or(UNTERMINATED_QUOTE)?;
     rec.user_agent = undash(&rest[..n]);
     Ok(&rest[n..])
+}
+
+/// Reads the rest of an `extended` line after the user agent and its `" `: request time,
+/// the three upstream lists and the host, up to the line's end, exactly as the field loop
+/// would.
+#[inline(always)]
+fn extended_tail<'a>(rest: &'a [u8], rec: &mut Record<'a>) -> Result<(), ParseError> {
+    // $request_time " "
+    let n = find_byte(b' ', rest).ok_or(NO_MATCH)?;
+    let (value, rest) = (&rest[..n], &rest[n + 1..]);
+    rec.request_time_us = seconds(undash(value))?;
+    // $upstream_response_time " " $upstream_addr " "
+    let n = find_list_end(rest, b" ").ok_or(NO_MATCH)?;
+    rec.upstream_response_time = undash(&rest[..n]);
+    let rest = &rest[n + 1..];
+    let n = find_list_end(rest, b" ").ok_or(NO_MATCH)?;
+    rec.upstream_addr = undash(&rest[..n]);
+    let rest = &rest[n + 1..];
+    // $upstream_status " \""
+    let n = find_list_end(rest, b" \"").ok_or(NO_MATCH)?;
+    rec.upstream_status = undash(&rest[..n]);
+    let rest = &rest[n + 2..];
+    // $host "\"", the end of the line
+    let n = find_byte(b'"', rest).ok_or(UNTERMINATED_QUOTE)?;
+    rec.host = undash(&rest[..n]);
+    if n + 1 == rest.len() {
+        Ok(())
+    } else {
+        Err(NO_MATCH)
+    }
 }
 
 /// A piece of a format on its way into a [`Plan`].
@@ -301,7 +364,7 @@ impl Plan {
             before = after.unwrap_or_default();
         }
         Ok(Plan {
-            combined: starts_combined(&head, &fields),
+            shape: shape(&head, &fields),
             head: head.into(),
             fields: fields.into(),
         })
@@ -316,13 +379,18 @@ impl Plan {
         cache: &mut TimeCache,
     ) -> Result<(), ParseError> {
         rec.clear();
-        let (mut rest, fields) = if self.combined {
-            let after = combined_prefix(line, rec, cache)?;
-            let (agent, fields) = self.fields.split_at(COMBINED.len());
-            let ua = &agent[COMBINED.len() - 1];
-            (ua.lit8.strip(after, &ua.lit).ok_or(NO_MATCH)?, fields)
-        } else {
-            (strip(line, &self.head).ok_or(NO_MATCH)?, &self.fields[..])
+        let (mut rest, fields) = match self.shape {
+            Shape::Extended => {
+                let after = combined_prefix(line, rec, cache)?;
+                return extended_tail(after.strip_prefix(b"\" ").ok_or(NO_MATCH)?, rec);
+            }
+            Shape::Combined => {
+                let after = combined_prefix(line, rec, cache)?;
+                let (agent, fields) = self.fields.split_at(COMBINED.len());
+                let ua = &agent[COMBINED.len() - 1];
+                (ua.lit8.strip(after, &ua.lit).ok_or(NO_MATCH)?, fields)
+            }
+            Shape::General => (strip(line, &self.head).ok_or(NO_MATCH)?, &self.fields[..]),
         };
         for f in fields {
             let len = value_len(f, rest)?;
@@ -638,10 +706,10 @@ mod tests {
         }
     }
 
-    /// The `combined` prefix reads every line as the field loop does: same record, same
-    /// error, on real lines and on thousands of damaged copies of them.
+    /// The `combined` prefix and the `extended` tail read every line as the field loop does:
+    /// same record, same error, on real lines and on thousands of damaged copies of them.
     #[test]
-    fn the_combined_prefix_agrees_with_the_field_loop() {
+    fn the_dedicated_readers_agree_with_the_field_loop() {
         let lines: [&[u8]; 5] = [
             br#"203.0.113.9 - - [12/Mar/2024:08:00:01 +0000] "GET /api/v1/orders/17?x=1 HTTP/1.1" 502 157 "-" "okhttp/4.12.0" 0.000 0.000 10.0.7.12:3000, 10.0.7.13:3000 502, 200 "api.example.com""#,
             br#"2a02:810d::df28 - bob [12/Mar/2024:08:00:02 +0100] "POST /a b HTTP/2.0" 200 6687 "https://x/" "Mozilla/5.0 (X11)" 0.135 - - - "-""#,
@@ -652,9 +720,13 @@ mod tests {
         let alphabet = b" \"[]-0129aHTP/.:,\\";
         for preset in crate::nginx::PRESETS {
             let fast = crate::nginx::compile(preset.1).unwrap().plan;
-            assert!(fast.combined, "{}", preset.0);
+            let want = match preset.0 {
+                "extended" => Shape::Extended,
+                _ => Shape::Combined,
+            };
+            assert_eq!(fast.shape, want, "{}", preset.0);
             let slow = Plan {
-                combined: false,
+                shape: Shape::General,
                 ..fast.clone()
             };
             let mut rng = fastrand::Rng::with_seed(42);
@@ -684,7 +756,7 @@ mod tests {
             }
         }
         let apache = crate::apache::compile(crate::apache::PRESETS[1].1).unwrap();
-        assert!(!apache.plan.combined);
+        assert_eq!(apache.plan.shape, Shape::General);
     }
 
     #[test]
