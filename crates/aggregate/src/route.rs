@@ -186,36 +186,39 @@ fn variable_segment(
             // Only the variable tokens are written (`1816245.png` → `{id}.png`); the literal
             // ones are left to be copied with the stretch around them, so most such segments
             // (`1.webp`, `v1.2`) cost no copy at all.
-            let mut from = 0;
-            for (i, &b) in seg
-                .iter()
-                .enumerate()
-                .chain(std::iter::once((seg.len(), &b'.')))
-            {
-                if i < seg.len() && !matches!(b, b'.' | b'-' | b'_') {
+            // One pass: each token's class bits and digits are gathered as it is read.
+            let (mut from, mut bits, mut digits) = (0, 0u16, 0usize);
+            for i in 0..=seg.len() {
+                let b = seg.get(i).copied().unwrap_or(b'.');
+                if !matches!(b, b'.' | b'-' | b'_') {
+                    let c = CLASS[b as usize];
+                    bits |= c;
+                    digits += usize::from(c == DIGIT);
                     continue;
                 }
-                if let Some(placeholder) = token_class(&seg[from..i]) {
+                if let Some(placeholder) = token_class(i - from, bits, digits) {
                     put(path, start + from..start + i, placeholder, copied, out);
                 }
-                from = i + 1;
+                (from, bits, digits) = (i + 1, 0, 0);
             }
         }
     }
 }
 
-fn token_class(tok: &[u8]) -> Option<&'static [u8]> {
-    let digits = tok.iter().filter(|b| b.is_ascii_digit()).count();
+/// The placeholder for a token of `len` bytes (between `.`, `-` and `_`) with these class
+/// bits and digits, if it is variable: digits alone (3+), hex (8+), or letters and digits
+/// with 3+ digits (16+).
+#[inline]
+fn token_class(len: usize, bits: u16, digits: usize) -> Option<&'static [u8]> {
     if digits == 0 {
         return None;
     }
-    if digits == tok.len() && tok.len() >= 3 {
+    if bits == DIGIT && len >= 3 {
         return Some(b"{id}");
     }
-    let hex = tok.iter().all(u8::is_ascii_hexdigit);
-    if (hex && tok.len() >= 8)
-        || (tok.len() >= 16 && digits >= 3 && tok.iter().all(u8::is_ascii_alphanumeric))
-    {
+    let hex = bits & !(DIGIT | HEX) == 0;
+    let alnum = bits & !(DIGIT | HEX | ALPHA) == 0;
+    if (hex && len >= 8) || (len >= 16 && digits >= 3 && alnum) {
         return Some(b"{hash}");
     }
     None
@@ -341,6 +344,44 @@ fn ends_with_long_number(seg: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Token classes from the token's bytes, as a reader would state them.
+    fn token_class_of(tok: &[u8]) -> Option<&'static [u8]> {
+        let digits = tok.iter().filter(|b| b.is_ascii_digit()).count();
+        if digits == 0 {
+            return None;
+        }
+        if digits == tok.len() && tok.len() >= 3 {
+            return Some(b"{id}");
+        }
+        let hex = tok.iter().all(u8::is_ascii_hexdigit);
+        if (hex && tok.len() >= 8)
+            || (tok.len() >= 16 && digits >= 3 && tok.iter().all(u8::is_ascii_alphanumeric))
+        {
+            return Some(b"{hash}");
+        }
+        None
+    }
+
+    #[test]
+    fn token_classes_from_bits_match_the_bytes() {
+        let mut rng = fastrand::Rng::with_seed(11);
+        let alphabet = b"0123456789abcfxyzABFXZ%@~+";
+        for _ in 0..50_000 {
+            let len = rng.usize(..24);
+            let tok: Vec<u8> = (0..len)
+                .map(|_| alphabet[rng.usize(..alphabet.len())])
+                .collect();
+            let bits = tok.iter().fold(0u16, |b, &c| b | CLASS[c as usize]);
+            let digits = tok.iter().filter(|b| b.is_ascii_digit()).count();
+            assert_eq!(
+                token_class(len, bits, digits),
+                token_class_of(&tok),
+                "{}",
+                String::from_utf8_lossy(&tok)
+            );
+        }
+    }
 
     fn t(p: &str) -> String {
         let mut out = Vec::new();

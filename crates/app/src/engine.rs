@@ -318,9 +318,12 @@ impl Engine {
                 if t.secs > z.secs { t } else { z },
             ),
         });
-        for c in &run.cells {
-            self.timeline
-                .add_requests(c.sec, c.requests as u64, c.errors as u64);
+        // Cells of one second come together: the timeline is touched once per second.
+        for same in run.cells.chunk_by(|a, b| a.sec == b.sec) {
+            let (requests, errors) = same.iter().fold((0u64, 0u64), |(r, e), c| {
+                (r + u64::from(c.requests), e + u64::from(c.errors))
+            });
+            self.timeline.add_requests(same[0].sec, requests, errors);
         }
         for e in &run.events {
             if e.ev.flags & FLAG_FAILED_OVER == 0 {
