@@ -158,9 +158,26 @@ fn status_of(v: &[u8]) -> u16 {
 }
 
 /// The last value of an upstream list, without iterating when there is only one.
+/// Whether `list` holds a `,` or a space, eight bytes at a time: values are a few bytes,
+/// shorter than `memchr2`'s set-up pays for, and a byte loop costs a branch per byte.
+#[inline]
+fn has_separator(list: &[u8]) -> bool {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    // Flags the bytes of `x` that are zero; only whether any is flagged is read.
+    let zero = |x: u64| x.wrapping_sub(LO) & !x & HI;
+    let mut chunks = list.chunks_exact(8);
+    for chunk in &mut chunks {
+        let w = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+        if zero(w ^ (LO * u64::from(b','))) | zero(w ^ (LO * u64::from(b' '))) != 0 {
+            return true;
+        }
+    }
+    chunks.remainder().iter().any(|&b| b == b',' || b == b' ')
+}
+
 fn last_value(list: &[u8]) -> &[u8] {
-    // A plain loop: the values are a few bytes, shorter than `memchr2`'s set-up pays for.
-    if !list.iter().any(|&b| b == b',' || b == b' ') {
+    if !has_separator(list) {
         if list == b"-" {
             return b"";
         }
@@ -553,5 +570,36 @@ fn request_key(id: &[u8]) -> u64 {
         0
     } else {
         faultline_model::join::id_key(id)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn separators_are_found_at_every_place() {
+        for len in 0..40 {
+            for at in 0..len {
+                for sep in [b',', b' '] {
+                    let mut v = vec![b'7'; len];
+                    v[at] = sep;
+                    assert!(has_separator(&v), "{len} {at}");
+                    // Bytes next to a separator's value are not one.
+                    v[at] = sep + 1;
+                    assert!(!has_separator(&v), "{len} {at}");
+                    v[at] = sep - 1;
+                    assert!(!has_separator(&v), "{len} {at}");
+                }
+            }
+        }
+        assert!(!has_separator(b""));
+        assert!(!has_separator("10.0.2.11:8080\u{ac}\u{a0}".as_bytes()));
+        assert_eq!(
+            last_value(b"10.0.7.12:3000, 10.0.7.13:3000"),
+            b"10.0.7.13:3000"
+        );
+        assert_eq!(last_value(b"10.0.7.12:3000"), b"10.0.7.12:3000");
+        assert_eq!(last_value(b"-"), b"");
     }
 }

@@ -469,8 +469,9 @@ pub(crate) fn find_quote_end(hay: &[u8]) -> Option<usize> {
 }
 
 /// End of an `$upstream_*` list: `0.021, 0.024` and `a:80, b:80 : c:80` hold spaces that do
-/// not end the value when the literal after it starts with a space.
-#[inline]
+/// not end the value when the literal after it starts with a space. Inlined so that a known
+/// literal folds into the loop.
+#[inline(always)]
 pub(crate) fn find_list_end(hay: &[u8], lit: &[u8]) -> Option<usize> {
     let first = *lit.first()?;
     let mut from = 0;
