@@ -147,7 +147,7 @@ impl Worker {
         let mut start = 0;
         let buf = &job.buf;
         while start < buf.len() {
-            let end = memchr::memchr(b'\n', &buf[start..]).map_or(buf.len(), |i| start + i);
+            let end = faultline_ingest::line_end(buf, start);
             let line = trim_eol(&buf[start..end]);
             start = end + 1;
             stats.physical += 1;

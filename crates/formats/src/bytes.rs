@@ -3,6 +3,7 @@
 //! values still go to `memchr` after the first few bytes.
 
 use memchr::{memchr, memrchr};
+use wide::u8x16;
 
 /// Bytes scanned one by one before handing over to `memchr`.
 const SHORT: usize = 64;
@@ -50,29 +51,38 @@ fn word(s: &[u8], at: usize) -> u64 {
     u64::from_ne_bytes(w)
 }
 
-/// First `needle` in `hay`: eight bytes at a time over the first [`SHORT`] bytes, then
-/// `memchr`.
+/// First `needle` in `hay`: sixteen bytes at a time (SSE2 lanes) over the first [`SHORT`]
+/// bytes, then `memchr`. Inlined: most values end within the first sixteen bytes, where a
+/// call would cost more than the search.
 #[inline(always)]
 pub(crate) fn find_byte(needle: u8, hay: &[u8]) -> Option<usize> {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    let splat = LO * u64::from(needle);
+    let splat = u8x16::splat(needle);
     let head = hay.len().min(SHORT);
-    let mut chunks = hay[..head].chunks_exact(8);
     let mut at = 0;
-    for chunk in &mut chunks {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(chunk);
-        let x = u64::from_le_bytes(w) ^ splat;
-        // The lowest byte flagged is exact (a borrow only spoils the bytes above it).
-        let found = x.wrapping_sub(LO) & !x & HI;
+    while let Some(chunk) = hay[at..head].first_chunk::<16>() {
+        let found = u8x16::new(*chunk).cmp_eq(splat).move_mask();
         if found != 0 {
-            return Some(at + (found.trailing_zeros() / 8) as usize);
+            return Some(at + found.trailing_zeros() as usize);
         }
-        at += 8;
+        at += 16;
     }
-    if let Some(i) = chunks.remainder().iter().position(|&c| c == needle) {
-        return Some(at + i);
+    if at < head {
+        match hay.get(head.saturating_sub(16)..head) {
+            // The last sixteen bytes of the head, those already searched masked out.
+            Some(last) if last.len() == 16 => {
+                let from = head - 16;
+                let chunk = last.first_chunk::<16>().expect("16 bytes");
+                let found = (u8x16::new(*chunk).cmp_eq(splat).move_mask() as u32) >> (at - from);
+                if found != 0 {
+                    return Some(at + found.trailing_zeros() as usize);
+                }
+            }
+            _ => {
+                if let Some(i) = hay[at..head].iter().position(|&c| c == needle) {
+                    return Some(at + i);
+                }
+            }
+        }
     }
     memchr(needle, &hay[head..]).map(|i| i + head)
 }
@@ -108,6 +118,19 @@ mod tests {
                 other[len / 2] ^= 1;
                 assert!(!eq_short(h, &other));
                 assert!(!has_prefix(&hay, &other));
+            }
+        }
+        // A needle alone at every place of every length, and bytes one off it nowhere.
+        for len in 0..150 {
+            for at in 0..=len {
+                let mut h = vec![b'a'; len];
+                if at < len {
+                    h[at] = b'"';
+                }
+                let want = (at < len).then_some(at);
+                assert_eq!(find_byte(b'"', &h), want, "{len} {at}");
+                assert_eq!(find_byte(b'!', &h), None);
+                assert_eq!(find_byte(b'#', &h), None);
             }
         }
         assert!(!eq_short(b"abc", b"abcd"));

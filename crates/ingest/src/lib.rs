@@ -59,6 +59,6 @@ mod chunk;
 mod tail;
 mod watch;
 
-pub use chunk::{open_path, ChunkReader, Compression};
+pub use chunk::{line_end, open_path, ChunkReader, Compression};
 pub use tail::{Checkpoint, FileId, TailEvent, Tailer};
 pub use watch::{StartAt, WatchEvent, Watcher};
