@@ -82,6 +82,17 @@ impl TimeCache {
         TimeCache::default()
     }
 
+    /// When `text` starts with the `$time_local` text cached last: its length and time. The
+    /// cached text holds no `]` (it parsed as a local time), so a `]` right after it is the
+    /// first one in `text`.
+    #[inline]
+    pub(crate) fn local_prefix(&self, text: &[u8]) -> Option<(usize, EventTime)> {
+        let len = usize::from(self.len);
+        let head = text.get(..len)?;
+        (self.kind == TimeKind::Local as u8 && eq_short(&self.key[..len], head))
+            .then_some((len, self.time))
+    }
+
     /// The time written as `text`, from the cache when `text` is the previous text.
     #[inline]
     pub(crate) fn get(&mut self, kind: TimeKind, text: &[u8]) -> Option<EventTime> {
