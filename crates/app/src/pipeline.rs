@@ -230,13 +230,13 @@ struct Source {
 
 impl Source {
     /// Reads the next chunk ahead (the sniffed head first).
-    fn read_ahead(&mut self, free: &crossbeam_channel::Receiver<Vec<u8>>) -> Result<(), String> {
+    fn read_ahead(&mut self, free: &mut Buffers) -> Result<(), String> {
         let buf = if self.first_chunk {
             self.first_chunk = false;
             self.feed.reader.set_capacity(CHUNK_BYTES);
             std::mem::take(&mut self.feed.head)
         } else {
-            let mut buf = free.try_recv().unwrap_or_default();
+            let mut buf = free.take();
             match self.feed.reader.next_chunk(&mut buf) {
                 Ok(true) => buf,
                 Ok(false) => {
@@ -255,6 +255,30 @@ impl Source {
         let first = first_time(&self.feed.parser, &buf, &mut self.cache);
         self.ahead = Some((buf, first));
         Ok(())
+    }
+}
+
+/// The chunk buffers, reused once the calling thread has applied their chunk. At most `cap`
+/// are ever made: when the calling thread falls behind the parsing threads, the reader waits
+/// for one to come back instead of reading further ahead, so memory stays bounded.
+struct Buffers {
+    free: crossbeam_channel::Receiver<Vec<u8>>,
+    made: usize,
+    cap: usize,
+}
+
+impl Buffers {
+    fn take(&mut self) -> Vec<u8> {
+        if let Ok(buf) = self.free.try_recv() {
+            return buf;
+        }
+        if self.made < self.cap {
+            self.made += 1;
+            return Vec::new();
+        }
+        // Every buffer is out and will come back once its chunk is applied (or the calling
+        // thread has stopped, and a new one does no harm).
+        self.free.recv().unwrap_or_default()
     }
 }
 
@@ -286,7 +310,7 @@ pub fn run(
     let (free_tx, free_rx) = unbounded::<Vec<u8>>();
     let (err_tx, err_rx) = unbounded::<(u32, String)>();
     std::thread::scope(|s| {
-        s.spawn(move || read_all(feeds, job_tx, free_rx, err_tx, progress));
+        s.spawn(move || read_all(feeds, threads, job_tx, free_rx, err_tx, progress));
         let mut handles = Vec::new();
         for id in 0..threads {
             let (rx, tx) = (job_rx.clone(), done_tx.clone());
@@ -328,6 +352,7 @@ pub fn run(
 /// the same period arrive interleaved in time.
 fn read_all(
     feeds: Vec<Feed>,
+    threads: usize,
     jobs: crossbeam_channel::Sender<Job>,
     free: crossbeam_channel::Receiver<Vec<u8>>,
     errors: crossbeam_channel::Sender<(u32, String)>,
@@ -342,8 +367,15 @@ fn read_all(
             first_chunk: true,
         })
         .collect();
+    // One chunk read ahead per input, plus enough for the queue, the parsing threads and
+    // the results waiting to be applied.
+    let mut free = Buffers {
+        free,
+        made: 0,
+        cap: sources.len() + 3 * threads + 2,
+    };
     for s in &mut sources {
-        if let Err(e) = s.read_ahead(&free) {
+        if let Err(e) = s.read_ahead(&mut free) {
             let _ = errors.send((s.feed.input, e));
         }
     }
@@ -360,7 +392,7 @@ fn read_all(
         let Some((_, i)) = pick else { break };
         let s = &mut sources[i];
         let (buf, _) = s.ahead.take().expect("picked a source with a chunk");
-        if let Err(e) = s.read_ahead(&free) {
+        if let Err(e) = s.read_ahead(&mut free) {
             let _ = errors.send((s.feed.input, e));
         }
         let floor = match &s.ahead {
@@ -385,5 +417,34 @@ fn read_all(
             before[i] = now;
             p(total);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunk_buffers_are_reused_and_never_more_than_the_cap() {
+        let (tx, rx) = unbounded::<Vec<u8>>();
+        let mut pool = Buffers {
+            free: rx,
+            made: 0,
+            cap: 2,
+        };
+        let a = pool.take();
+        let b = pool.take();
+        assert_eq!(pool.made, 2);
+        // A returned buffer is taken again, whether or not the cap is reached.
+        tx.send(Vec::with_capacity(77)).unwrap();
+        assert_eq!(pool.take().capacity(), 77);
+        tx.send(a).unwrap();
+        tx.send(b).unwrap();
+        pool.take();
+        pool.take();
+        assert_eq!(pool.made, 2, "no buffer is made while others come back");
+        // At the cap, with no one left to give one back, a new one ends the wait.
+        drop(tx);
+        assert_eq!(pool.take().capacity(), 0);
     }
 }
