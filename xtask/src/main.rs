@@ -95,7 +95,20 @@ fn env_cargo() -> String {
 
 /// Every dependency edge between workspace crates, and every external dependency of the pure ones.
 fn check_deps() -> i32 {
-    let meta = metadata();
+    let errors = edge_errors(&metadata());
+    if errors.is_empty() {
+        println!("check-deps: every edge is allowed");
+        0
+    } else {
+        for e in &errors {
+            eprintln!("check-deps: {e}");
+        }
+        1
+    }
+}
+
+/// Every dependency edge of `cargo metadata`'s packages that DESIGN §3 does not allow.
+fn edge_errors(meta: &serde_json::Value) -> Vec<String> {
     let allowed: BTreeMap<&str, BTreeSet<&str>> = ALLOWED
         .iter()
         .map(|(k, v)| (*k, v.iter().copied().collect()))
@@ -127,15 +140,7 @@ fn check_deps() -> i32 {
             }
         }
     }
-    if errors.is_empty() {
-        println!("check-deps: every edge is allowed");
-        0
-    } else {
-        for e in &errors {
-            eprintln!("check-deps: {e}");
-        }
-        1
-    }
+    errors
 }
 
 fn run(cmd: &mut Command) -> bool {
@@ -166,5 +171,44 @@ fn test() -> i32 {
         0
     } else {
         1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn package(name: &str, deps: &[(&str, &str)]) -> serde_json::Value {
+        let deps: Vec<_> = deps
+            .iter()
+            .map(|(dep, kind)| {
+                let kind = if kind.is_empty() {
+                    serde_json::Value::Null
+                } else {
+                    (*kind).into()
+                };
+                serde_json::json!({ "name": dep, "kind": kind })
+            })
+            .collect();
+        serde_json::json!({ "name": name, "dependencies": deps })
+    }
+
+    #[test]
+    fn edges_outside_the_design_are_named() {
+        let meta = serde_json::json!({ "packages": [
+            package("faultline-detect", &[("faultline-aggregate", ""), ("memchr", "")]),
+            package("faultline-formats", &[("faultline-ingest", ""), ("tokio", "")]),
+            package("faultline-aggregate", &[("faultline-formats", "dev")]),
+            package("faultline-extra", &[]),
+            package("xtask", &[("faultline", "")]),
+        ]});
+        assert_eq!(
+            edge_errors(&meta),
+            [
+                "faultline-formats → faultline-ingest: edge not allowed by DESIGN §3",
+                "faultline-formats → tokio: a pure crate may not do I/O or async",
+                "faultline-extra: not in the crate table of DESIGN §3 (add it to xtask's ALLOWED first)",
+            ]
+        );
     }
 }

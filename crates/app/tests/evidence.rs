@@ -50,6 +50,16 @@ fn incident_on<'a>(r: &'a Report, upstream: &str) -> &'a IncidentReport {
 /// Two upstreams failing at the same time for different reasons; each error-log line names
 /// the connection of its access line.
 fn two_problems(dir: &Path, with_conn: bool) -> (std::path::PathBuf, std::path::PathBuf) {
+    two_problems_logged_at(dir, with_conn, 0)
+}
+
+/// [`two_problems`] with the error log's clock `shift` seconds ahead of UTC (nginx writes
+/// error-log times in local time, without an offset).
+fn two_problems_logged_at(
+    dir: &Path,
+    with_conn: bool,
+    shift: i64,
+) -> (std::path::PathBuf, std::path::PathBuf) {
     let a = "10.0.0.1:8080";
     let b = "10.0.0.2:8080";
     // Different hosts: problems of one host with the same access-log tells merge into one
@@ -86,7 +96,7 @@ fn two_problems(dir: &Path, with_conn: bool) -> (std::path::PathBuf, std::path::
             } else {
                 (TOO_BIG, b)
             };
-            errors.push(error_line(r.t, conn, msg, r.path, up, r.host));
+            errors.push(error_line(r.t + shift, conn, msg, r.path, up, r.host));
         }
         access.push(if with_conn {
             format!("{} {conn}", r.line())
@@ -191,6 +201,41 @@ fn without_connection_numbers_lines_join_by_window_and_upstream() {
             inc.diagnosis.reasons[0].contains("window and scope"),
             "{:?}",
             inc.diagnosis.reasons
+        );
+    }
+}
+
+#[test]
+fn tz_names_the_zone_of_error_log_times() {
+    // The access log is in UTC, the error log's server clock two hours ahead: read in the
+    // access log's offset its lines miss the incidents; read in --tz they join them.
+    let dir = tempfile::tempdir().unwrap();
+    let (ap, ep) = two_problems_logged_at(dir.path(), false, 7200);
+    let cited = |r: &Report| -> Vec<String> {
+        r.incidents
+            .iter()
+            .flat_map(|i| i.diagnosis.evidence.iter())
+            .filter_map(|e| e.signature.clone())
+            .collect()
+    };
+    assert!(cited(&analyze(&[&ap, &ep], &[])).is_empty());
+    for zone in ["+0200", "Etc/GMT-2"] {
+        let r = analyze(&[&ap, &ep], &["--tz", zone]);
+        assert_eq!(
+            incident_on(&r, "10.0.0.2:8080").diagnosis.cause,
+            "upstream_protocol",
+            "{zone}"
+        );
+        let mut sigs = cited(&r);
+        sigs.sort();
+        sigs.dedup();
+        assert_eq!(
+            sigs,
+            [
+                "nginx.upstream.connect_refused",
+                "nginx.upstream.too_big_header"
+            ],
+            "{zone}"
         );
     }
 }
