@@ -158,34 +158,6 @@ fn status_of(v: &[u8]) -> u16 {
 }
 
 /// The last value of an upstream list, without iterating when there is only one.
-/// Whether `list` holds a `,` or a space, eight bytes at a time: values are a few bytes,
-/// shorter than `memchr2`'s set-up pays for, and a byte loop costs a branch per byte.
-#[inline]
-fn has_separator(list: &[u8]) -> bool {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    // Flags the bytes of `x` that are zero; only whether any is flagged is read.
-    let zero = |x: u64| x.wrapping_sub(LO) & !x & HI;
-    let mut chunks = list.chunks_exact(8);
-    for chunk in &mut chunks {
-        let w = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
-        if zero(w ^ (LO * u64::from(b','))) | zero(w ^ (LO * u64::from(b' '))) != 0 {
-            return true;
-        }
-    }
-    chunks.remainder().iter().any(|&b| b == b',' || b == b' ')
-}
-
-fn last_value(list: &[u8]) -> &[u8] {
-    if !has_separator(list) {
-        if list == b"-" {
-            return b"";
-        }
-        return list;
-    }
-    upstream::last(list)
-}
-
 impl Shard {
     pub fn new(limits: Limits) -> Self {
         Shard::with_options(limits, std::sync::Arc::default())
@@ -231,7 +203,7 @@ impl Shard {
         if filter.filters_lines() && !filter.keeps_line(sec, rec.path, rec.user_agent) {
             return false;
         }
-        let addr = last_value(rec.upstream_addr);
+        let addr = upstream::last(rec.upstream_addr);
         let at = self.ids(rec.host, rec.path, addr);
         let ids = self.keys.slot(at);
         if !ids.keep() {
@@ -396,7 +368,7 @@ impl Shard {
             line,
             status: rec.status,
             offset: rec.time.map_or(0, |t| t.offset),
-            up_status: status_of(last_value(rec.upstream_status)),
+            up_status: status_of(upstream::last(rec.upstream_status)),
             attempts,
             flags,
             req_us: us32(rec.request_time_us),
@@ -522,7 +494,7 @@ fn preset_methods() -> Interner {
 }
 
 fn parse_last_us(list: &[u8]) -> Option<u64> {
-    upstream::parse_secs_us(last_value(list))
+    upstream::parse_secs_us(upstream::last(list))
 }
 
 fn bump(stats: &mut Vec<KeyStats>, id: u32, status: u16, dur: Option<u64>) {
@@ -570,36 +542,5 @@ fn request_key(id: &[u8]) -> u64 {
         0
     } else {
         faultline_model::join::id_key(id)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn separators_are_found_at_every_place() {
-        for len in 0..40 {
-            for at in 0..len {
-                for sep in [b',', b' '] {
-                    let mut v = vec![b'7'; len];
-                    v[at] = sep;
-                    assert!(has_separator(&v), "{len} {at}");
-                    // Bytes next to a separator's value are not one.
-                    v[at] = sep + 1;
-                    assert!(!has_separator(&v), "{len} {at}");
-                    v[at] = sep - 1;
-                    assert!(!has_separator(&v), "{len} {at}");
-                }
-            }
-        }
-        assert!(!has_separator(b""));
-        assert!(!has_separator("10.0.2.11:8080\u{ac}\u{a0}".as_bytes()));
-        assert_eq!(
-            last_value(b"10.0.7.12:3000, 10.0.7.13:3000"),
-            b"10.0.7.13:3000"
-        );
-        assert_eq!(last_value(b"10.0.7.12:3000"), b"10.0.7.12:3000");
-        assert_eq!(last_value(b"-"), b"");
     }
 }

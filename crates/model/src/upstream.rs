@@ -45,8 +45,32 @@ fn trim(v: &[u8]) -> &[u8] {
 }
 
 /// The last value of a list (the attempt that produced the response), or `b""`.
+#[inline]
 pub fn last(list: &[u8]) -> &[u8] {
+    // Most lists hold one attempt: read on every line, they are passed through as they are.
+    if is_single(list) {
+        return if list == b"-" { b"" } else { list };
+    }
     values(list).last().unwrap_or(b"")
+}
+
+/// Whether `list` holds no `,` and no whitespace or other control byte (so no separator, and
+/// nothing to trim), eight bytes at a time: values are a few bytes, shorter than `memchr`'s
+/// set-up pays for, and a byte loop costs a branch per byte.
+#[inline]
+fn is_single(list: &[u8]) -> bool {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    // Flags the bytes of `x` below `n` (n ≤ 128); only whether any is flagged is read.
+    let below = |x: u64, n: u8| x.wrapping_sub(LO * u64::from(n)) & !x & HI;
+    let mut chunks = list.chunks_exact(8);
+    for chunk in &mut chunks {
+        let w = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+        if below(w ^ (LO * u64::from(b',')), 1) | below(w, b' ' + 1) != 0 {
+            return false;
+        }
+    }
+    !chunks.remainder().iter().any(|&b| b == b',' || b <= b' ')
 }
 
 /// Number of values in a list.
@@ -116,6 +140,48 @@ pub fn parse_secs_us(v: &[u8]) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn separators_are_found_at_every_place() {
+        for len in 0..40 {
+            for at in 0..len {
+                for sep in [b',', b' ', b'\t', b'\n', b'\r', 0x0c, 0] {
+                    let mut v = vec![b'7'; len];
+                    v[at] = sep;
+                    assert!(!is_single(&v), "{len} {at} {sep}");
+                }
+                // Bytes next to a separator's value are not one.
+                for other in [b'-', b'!', b'+', b'.', b':', 0x80, 0xff] {
+                    let mut v = vec![b'7'; len];
+                    v[at] = other;
+                    assert!(is_single(&v), "{len} {at} {other}");
+                }
+            }
+        }
+        assert!(is_single(b""));
+        assert!(is_single("10.0.2.11:8080\u{ac}\u{a0}".as_bytes()));
+        assert_eq!(last(b"10.0.7.12:3000, 10.0.7.13:3000"), b"10.0.7.13:3000");
+        assert_eq!(last(b"10.0.7.12:3000"), b"10.0.7.12:3000");
+        assert_eq!(last(b"-"), b"");
+    }
+
+    #[test]
+    fn the_single_value_path_gives_what_the_list_reader_gives() {
+        let mut rng = fastrand::Rng::with_seed(5);
+        let alphabet = b"07a.:-, \t[]";
+        for _ in 0..50_000 {
+            let len = rng.usize(..20);
+            let list: Vec<u8> = (0..len)
+                .map(|_| alphabet[rng.usize(..alphabet.len())])
+                .collect();
+            assert_eq!(
+                last(&list),
+                values(&list).last().unwrap_or(b""),
+                "{:?}",
+                String::from_utf8_lossy(&list)
+            );
+        }
+    }
 
     #[test]
     fn splits_attempts_and_groups() {
