@@ -4,7 +4,9 @@ import collections
 import datetime as dt
 import json
 import os
+import pty
 import re
+import select
 import subprocess
 from pathlib import Path
 
@@ -50,6 +52,37 @@ class Faultline:
             timeout=timeout,
             cwd=cwd,
         )
+
+    def run_on_terminal(self, *args, stream="stderr", env=None, timeout=600):
+        """Runs faultline with `stream` ("stdout" or "stderr") on a pseudo-terminal and the
+        other on a pipe: (rc, what the pipe received, what the terminal received)."""
+        full_env = dict(os.environ)
+        for name in ("CLICOLOR_FORCE", "FORCE_COLOR", "NO_COLOR"):
+            full_env.pop(name, None)
+        full_env.update(env or {})
+        master, slave = pty.openpty()
+        pipes = {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
+        pipes[stream] = slave
+        proc = subprocess.Popen([str(self.path), *map(str, args)], stdin=subprocess.DEVNULL,
+                                env=full_env, **pipes)
+        os.close(slave)
+        tty = bytearray()
+        while True:
+            ready, _, _ = select.select([master], [], [], 0.2)
+            if ready:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:          # the terminal closed with the process
+                    chunk = b""
+                if not chunk:
+                    break
+                tty += chunk
+            elif proc.poll() is not None:
+                break
+        piped = (proc.stderr if stream == "stdout" else proc.stdout).read()
+        rc = proc.wait(timeout=timeout)
+        os.close(master)
+        return rc, piped, bytes(tty)
 
     def analyze_json(self, *files, extra=(), stdin=None, expect_rc=0, cwd=None):
         """Run `faultline analyze --output json FILES`, check the exit code, return (doc, proc)."""

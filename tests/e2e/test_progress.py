@@ -3,42 +3,12 @@ otherwise, and never mixed into the report on stdout."""
 
 import gzip
 import json
-import os
-import pty
-import select
-import subprocess
 
 from test_bad_input import valid_lines
 
 # The bar shows for plain inputs over 64 MiB; a compressed one, whose size is unknown, gets a
 # spinner whatever its size.
 BIG = 66 * 1024 * 1024
-
-
-def run_on_a_terminal(faultline, *args):
-    """Runs faultline with stderr on a pseudo-terminal and stdout on a pipe: (rc, stdout,
-    what the terminal received)."""
-    master, slave = pty.openpty()
-    proc = subprocess.Popen([str(faultline.path), *map(str, args)], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=slave)
-    os.close(slave)
-    tty = bytearray()
-    while True:
-        ready, _, _ = select.select([master], [], [], 0.2)
-        if ready:
-            try:
-                chunk = os.read(master, 65536)
-            except OSError:          # the terminal closed with the process
-                chunk = b""
-            if not chunk:
-                break
-            tty += chunk
-        elif proc.poll() is not None:
-            break
-    out = proc.stdout.read()
-    rc = proc.wait(timeout=600)
-    os.close(master)
-    return rc, out, bytes(tty)
 
 
 def big_log(path):
@@ -53,7 +23,7 @@ def big_log(path):
 
 def test_a_long_input_shows_a_bar_on_a_terminal(faultline, tmp_path):
     log = big_log(tmp_path / "big.log")
-    rc, out, tty = run_on_a_terminal(faultline, "analyze", "--output", "json", log)
+    rc, out, tty = faultline.run_on_terminal("analyze", "--output", "json", log)
     assert rc == 0, tty[-2000:]
     assert json.loads(out)["totals"]["requests"] > 0, "the report stays whole on stdout"
     assert b"MiB" in tty and b"eta" in tty, tty[-2000:]
@@ -61,8 +31,7 @@ def test_a_long_input_shows_a_bar_on_a_terminal(faultline, tmp_path):
 
 def test_no_bar_when_asked_or_when_stderr_is_not_a_terminal(faultline, tmp_path):
     log = big_log(tmp_path / "big.log")
-    rc, out, tty = run_on_a_terminal(faultline, "analyze", "--output", "json",
-                                     "--no-progress", log)
+    rc, out, tty = faultline.run_on_terminal("analyze", "--output", "json", "--no-progress", log)
     assert rc == 0
     assert b"eta" not in tty and b"MiB" not in tty, tty[-2000:]
     proc = faultline.run("analyze", "--output", "json", log)
@@ -73,12 +42,12 @@ def test_no_bar_when_asked_or_when_stderr_is_not_a_terminal(faultline, tmp_path)
 def test_a_short_input_draws_nothing_and_a_compressed_one_a_spinner(faultline, tmp_path):
     small = tmp_path / "small.log"
     small.write_bytes(b"".join(valid_lines(500)))
-    rc, _, tty = run_on_a_terminal(faultline, "analyze", "--output", "json", small)
+    rc, _, tty = faultline.run_on_terminal("analyze", "--output", "json", small)
     assert rc == 0
     assert b"eta" not in tty and b"read," not in tty, tty[-2000:]
     packed = tmp_path / "big.log.gz"
     with gzip.open(packed, "wb", compresslevel=1) as f:
         f.write(big_log(tmp_path / "big.log").read_bytes())
-    rc, _, tty = run_on_a_terminal(faultline, "analyze", "--output", "json", packed)
+    rc, _, tty = faultline.run_on_terminal("analyze", "--output", "json", packed)
     assert rc == 0
     assert b"read," in tty, tty[-2000:]

@@ -86,3 +86,29 @@ fn upstreaminfo_lines_keep_their_retried_attempts() {
         assert_eq!(r.totals.by_status.get("503"), Some(&1));
     }
 }
+
+#[test]
+fn latency_is_null_without_a_timing_field() {
+    let combined = [
+        r#"203.0.113.9 - - [12/Mar/2024:08:00:00 +0000] "GET /api/orders/17 HTTP/1.1" 200 512 "-" "curl/8.5.0""#,
+        r#"203.0.113.9 - - [12/Mar/2024:08:00:01 +0000] "GET /api/orders/18 HTTP/1.1" 500 57 "-" "curl/8.5.0""#,
+    ];
+    let r = analyze(&combined, &[]).unwrap();
+    assert_eq!(read_as(&r).1, Some("combined"));
+    let route = &r.top.routes[0];
+    assert_eq!(route.route, "/api/orders/{id}");
+    assert_eq!(
+        (route.p50_ms, route.p90_ms, route.p99_ms),
+        (None, None, None)
+    );
+    // The same requests with `$request_time` have them.
+    let timed: Vec<String> = combined
+        .iter()
+        .map(|l| format!("{l} 0.120 0.118 10.0.0.1:8080 200 \"api.example.com\""))
+        .collect();
+    let timed: Vec<&str> = timed.iter().map(String::as_str).collect();
+    let r = analyze(&timed, &[]).unwrap();
+    assert_eq!(read_as(&r).1, Some("extended"));
+    let p50 = r.top.routes[0].p50_ms.expect("a p50 with timing");
+    assert!((p50 - 120.0).abs() <= 120.0 * 0.03, "{p50}");
+}
